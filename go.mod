@@ -1,0 +1,3 @@
+module smb3d
+
+go 1.26
