@@ -1,0 +1,5 @@
+// Package deps pins the modules the project builds on so go.mod keeps them
+// while the packages that use them are written. It has no code.
+package deps
+
+import _ "golang.org/x/sys/unix"
