@@ -2,4 +2,7 @@
 // while the packages that use them are written. It has no code.
 package deps
 
-import _ "golang.org/x/sys/unix"
+import (
+	_ "github.com/hirochachacha/go-smb2"
+	_ "golang.org/x/sys/unix"
+)
