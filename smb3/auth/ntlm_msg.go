@@ -189,7 +189,7 @@ const challengeHeaderLen = 56
 
 // appendChallenge encodes a CHALLENGE_MESSAGE (MS-NLMP 2.2.1.2). The Version field is always
 // reserved; it is filled only when NTLMSSP_NEGOTIATE_VERSION is set.
-func appendChallenge(b []byte, flags negotiateFlags, serverChallenge [8]byte, targetName, targetInfo []byte) []byte {
+func appendChallenge(b []byte, flags negotiateFlags, serverChallenge [8]byte, version [8]byte, targetName, targetInfo []byte) []byte {
 	b = append(b, ntlmSignature...)
 	b = binary.LittleEndian.AppendUint32(b, ntlmChallenge)
 	off := challengeHeaderLen
@@ -199,7 +199,7 @@ func appendChallenge(b []byte, flags negotiateFlags, serverChallenge [8]byte, ta
 	b = append(b, make([]byte, 8)...) // Reserved
 	b = appendFieldDesc(b, len(targetInfo), off+len(targetName))
 	if flags&flagVersion != 0 {
-		b = append(b, serverVersion[:]...)
+		b = append(b, version[:]...)
 	} else {
 		b = append(b, make([]byte, 8)...)
 	}

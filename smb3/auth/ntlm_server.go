@@ -52,7 +52,10 @@ func (s *ntlmServer) step(in []byte) ([]byte, bool, error) {
 		return out, false, err
 	case ntlmWantAuthenticate:
 		s.state = ntlmDone
-		return nil, true, s.handleAuthenticate(in)
+		if err := s.handleAuthenticate(in); err != nil {
+			return nil, false, err
+		}
+		return nil, true, nil
 	}
 	return nil, false, invalid("ntlm-state")
 }
@@ -87,7 +90,7 @@ func (s *ntlmServer) handleNegotiate(in []byte) ([]byte, error) {
 		return nil, &Error{Err: err, Reason: "rand"}
 	}
 	unicode := s.chalFlags&flagUnicode != 0
-	s.challenge = appendChallenge(nil, s.chalFlags, s.serverChallenge,
+	s.challenge = appendChallenge(nil, s.chalFlags, s.serverChallenge, serverVersion,
 		encodeString(s.cfg.netBIOSName(), unicode), s.targetInfo())
 	s.state = ntlmWantAuthenticate
 	return bytes.Clone(s.challenge), nil
