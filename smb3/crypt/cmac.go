@@ -44,7 +44,9 @@ func dbl(in [16]byte) [16]byte {
 // except that parts of any length are accepted (they are joined through a
 // small buffer).
 func (c *cmac) sum(parts ...[]byte) [16]byte {
-	var x, pend [16]byte
+	st := c.m.get()
+	x, pend := &st.x, &st.blk
+	*x = [16]byte{}
 	np := 0 // bytes pending in pend
 	total := 0
 	for _, p := range parts {
@@ -61,7 +63,7 @@ func (c *cmac) sum(parts ...[]byte) [16]byte {
 			if np < 16 || seen == total {
 				continue
 			}
-			c.m.blocks(&x, pend[:])
+			c.m.blocks(x, pend[:])
 			np = 0
 		}
 		// Bulk: all full blocks of p, keeping back the very last block of the
@@ -70,7 +72,7 @@ func (c *cmac) sum(parts ...[]byte) [16]byte {
 		if seen+n == total && n > 0 {
 			n -= 16
 		}
-		c.m.blocks(&x, p[:n])
+		c.m.blocks(x, p[:n])
 		seen += n
 		np = copy(pend[:], p[n:])
 		seen += np
@@ -85,5 +87,7 @@ func (c *cmac) sum(parts ...[]byte) [16]byte {
 	}
 	subtle.XORBytes(x[:], x[:], pend[:])
 	c.m.b.Encrypt(x[:], x[:])
-	return x
+	sum := *x
+	c.m.put(st)
+	return sum
 }

@@ -12,7 +12,8 @@
 // top of crypto/aes; GCM and GMAC come from crypto/cipher. Signers and
 // Ciphers are safe for concurrent use by several goroutines (a session's keys
 // are shared by all of its channels) and do not allocate per message in the
-// steady state, except for CCM, whose CTR stream costs one allocation.
+// steady state, except for CCM payloads of 1 KiB or more, whose
+// crypto/cipher CTR stream costs one allocation.
 //
 // A Cipher owns the nonce sequence of its key: create exactly one Cipher per
 // encryption key and share it, or nonces could repeat.
