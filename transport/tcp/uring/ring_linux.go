@@ -1,0 +1,525 @@
+//go:build linux
+
+package uring
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Config selects the ring's size and optional modes. The zero value is a 256-entry ring with
+// every probed flag that suits a single owner thread.
+type Config struct {
+	// Entries is the submission queue size (rounded up to a power of two by the kernel).
+	// Default 256.
+	Entries uint32
+	// CQEntries, when non-zero, sets the completion queue size (IORING_SETUP_CQSIZE);
+	// the kernel default is twice Entries.
+	CQEntries uint32
+	// SQPoll starts a kernel thread that polls the SQ (IORING_SETUP_SQPOLL), so Submit
+	// is a memory store unless the thread went idle. SQPoll excludes DEFER_TASKRUN and
+	// COOP_TASKRUN.
+	SQPoll bool
+	// SQThreadCPU pins the SQPOLL thread to this CPU (IORING_SETUP_SQ_AFF) when SQAff is set.
+	SQThreadCPU uint32
+	SQAff       bool
+	// SQThreadIdle is how long the SQPOLL thread spins before sleeping (default 1s in the kernel).
+	SQThreadIdle time.Duration
+	// MaxInflight bounds the requests between GetSQE and their last CQE; it sizes the slot
+	// table. Default: the CQ size.
+	MaxInflight int
+	// Disable lists setup flags (Setup*) not to use even when the kernel supports them.
+	Disable uint32
+}
+
+// scratchSize is the per-request off-heap argument area (iovecs, msghdr, timespec,
+// open_how, short paths).
+const scratchSize = 512
+
+// slot is what the ring keeps for one request until its last CQE: the caller's user data,
+// the pins on every Go buffer the kernel may touch, and skip-success predecessors whose
+// completion this request's completion proves.
+type slot struct {
+	gen      uint32
+	busy     bool
+	used     uint32 // bytes of the slot's scratch area in use
+	userData uint64
+	pin      runtime.Pinner
+	deps     []RequestID
+}
+
+// Ring is one io_uring instance. It is owned by one goroutine, which must be locked to its
+// OS thread (runtime.LockOSThread) from before New until after Close when the ring uses
+// IORING_SETUP_SINGLE_ISSUER or DEFER_TASKRUN, as it does by default. No method is safe
+// for concurrent use; the Eventfd helper is how other goroutines learn about completions.
+type Ring struct {
+	// Fixed after New.
+	fd       int
+	flags    uint32 // setup flags in effect
+	features uint32 // IORING_FEAT_* reported by the kernel
+
+	// Kernel-shared memory, fixed after New.
+	sqMem, cqMem, sqeMem, ctrlMem []byte
+	sqHead, sqTail, sqFlags       *uint32
+	sqDropped                     *uint32
+	sqMask, sqEntries             uint32
+	sqes                          []sqe
+	cqHead, cqTail, cqOverflow    *uint32
+	cqFlags                       *uint32
+	cqMask, cqEntries             uint32
+	cqes                          []rawCQE
+	ctrl                          *ctrlArea
+	scratch                       []byte
+
+	// Owned by the owner goroutine.
+	sqeTail  uint32   // SQEs handed out by GetSQE
+	flushed  uint32   // SQEs published to the kernel (our copy of *sqTail)
+	pending  []uint32 // slot of each SQE not yet published, in ring order
+	slots    []slot
+	free     []uint32 // free slot indexes (a stack, so hot slots stay hot)
+	inflight int
+	bufPin   runtime.Pinner // registered buffers
+	bufs     [][]byte
+	bufRings map[uint16]*BufRing
+	closed   bool
+}
+
+// leaked holds rings whose requests did not finish by Close's deadline: their memory stays
+// mapped and their buffers pinned forever rather than be reused under the kernel.
+var leaked struct {
+	sync.Mutex
+	rings []*Ring
+}
+
+// New creates a ring. The calling goroutine becomes its owner (see Ring).
+func New(cfg Config) (*Ring, error) {
+	feat, err := Probe()
+	if err != nil {
+		return nil, err
+	}
+	entries := cfg.Entries
+	if entries == 0 {
+		entries = 256
+	}
+	var p params
+	want := SetupClamp | SetupSubmitAll | SetupSingleIssuer
+	if cfg.SQPoll {
+		if err := feat.CheckSetup(SetupSQPoll); err != nil {
+			return nil, err
+		}
+		want |= SetupSQPoll
+		p.SQThreadIdle = uint32(cfg.SQThreadIdle / time.Millisecond)
+		if cfg.SQAff {
+			want |= SetupSQAff
+			p.SQThreadCPU = cfg.SQThreadCPU
+		}
+	} else {
+		want |= SetupDeferTaskrun | SetupCoopTaskrun | SetupTaskrunFlag
+	}
+	if cfg.CQEntries != 0 {
+		want |= SetupCQSize
+		p.CQEntries = cfg.CQEntries
+	}
+	want &^= cfg.Disable
+	flags := want & feat.SetupFlags
+	if flags&SetupSingleIssuer == 0 {
+		flags &^= SetupDeferTaskrun
+	}
+	if flags&SetupDeferTaskrun != 0 {
+		flags &^= SetupCoopTaskrun // DEFER_TASKRUN already implies it
+	}
+	if flags&(SetupDeferTaskrun|SetupCoopTaskrun) == 0 {
+		flags &^= SetupTaskrunFlag
+	}
+	p.Flags = flags
+	fd, err := sysSetup(entries, &p)
+	if err != nil {
+		return nil, os.NewSyscallError("io_uring_setup", err)
+	}
+	r := &Ring{fd: fd, flags: p.Flags, features: p.Features}
+	n := cfg.MaxInflight
+	if n <= 0 {
+		n = int(p.CQEntries)
+	}
+	if err := r.mapRings(&p, n*scratchSize); err != nil {
+		r.unmapRings()
+		unix.Close(fd)
+		return nil, err
+	}
+	r.slots = make([]slot, n)
+	r.free = make([]uint32, n)
+	for i := range r.free {
+		r.free[i] = uint32(n - 1 - i)
+	}
+	return r, nil
+}
+
+// Fd returns the ring's file descriptor.
+func (r *Ring) Fd() int { return r.fd }
+
+// SetupFlags returns the IORING_SETUP_* flags the ring was created with.
+func (r *Ring) SetupFlags() uint32 { return r.flags }
+
+// Features returns the IORING_FEAT_* flags the kernel reported for this ring.
+func (r *Ring) Features() uint32 { return r.features }
+
+// SQEntries and CQEntries return the ring sizes chosen by the kernel.
+func (r *Ring) SQEntries() uint32 { return r.sqEntries }
+
+// CQEntries returns the completion queue size.
+func (r *Ring) CQEntries() uint32 { return r.cqEntries }
+
+// Inflight returns the number of requests between GetSQE and their last CQE.
+func (r *Ring) Inflight() int { return r.inflight }
+
+// SQE is a submission queue entry handed out by GetSQE, with the request slot that keeps its
+// arguments alive. Call exactly one Prep method, then optionally SetFlags and SetUserData;
+// an SQE without a Prep call is submitted as a NOP.
+type SQE struct {
+	r   *Ring
+	e   *sqe
+	idx uint32
+}
+
+// ID returns the request's identity inside the ring, the target for PrepCancel.
+func (s SQE) ID() RequestID {
+	return RequestID(uint64(s.r.slots[s.idx].gen)<<32 | uint64(s.idx))
+}
+
+// SetUserData sets the value returned in CQE.UserData.
+func (s SQE) SetUserData(v uint64) { s.r.slots[s.idx].userData = v }
+
+// SetFlags adds IOSQE_* flags. FlagCQESkipSuccess is honoured inside a link chain
+// (FlagIOLink or FlagIOHardlink with a following SQE in the same Submit): the request's
+// buffers are then released by its successor's completion. On the last SQE of a
+// submission, where no later completion proves it finished, the flag is dropped and the
+// CQE arrives as usual.
+func (s SQE) SetFlags(f SQEFlags) { s.e.Flags |= uint8(f) }
+
+// SetIOPrio sets sqe->ioprio (the I/O priority for reads and writes).
+func (s SQE) SetIOPrio(v uint16) { s.e.Ioprio = v }
+
+// GetSQE returns the next free submission queue entry, zeroed, with a request slot.
+// It returns ErrSQFull when the SQ is full (Submit, then retry) and ErrBusy when
+// MaxInflight requests are outstanding (reap completions, then retry).
+func (r *Ring) GetSQE() (SQE, error) {
+	if r.closed {
+		return SQE{}, ErrClosed
+	}
+	if r.sqeTail-load(r.sqHead) >= r.sqEntries {
+		return SQE{}, ErrSQFull
+	}
+	if len(r.free) == 0 {
+		return SQE{}, ErrBusy
+	}
+	idx := r.free[len(r.free)-1]
+	r.free = r.free[:len(r.free)-1]
+	sl := &r.slots[idx]
+	sl.gen++
+	sl.busy = true
+	sl.used = 0
+	sl.userData = 0
+	e := &r.sqes[r.sqeTail&r.sqMask]
+	*e = sqe{UserData: uint64(sl.gen)<<32 | uint64(idx)}
+	r.sqeTail++
+	r.pending = append(r.pending, idx)
+	r.inflight++
+	return SQE{r: r, e: e, idx: idx}, nil
+}
+
+// flush publishes the SQEs handed out since the last flush and returns how many SQEs the
+// kernel has not consumed yet.
+func (r *Ring) flush() uint32 {
+	if r.sqeTail != r.flushed {
+		for i := range r.pending {
+			e := &r.sqes[(r.flushed+uint32(i))&r.sqMask]
+			if e.Flags&uint8(FlagCQESkipSuccess) == 0 {
+				continue
+			}
+			linked := e.Flags&uint8(FlagIOLink|FlagIOHardlink) != 0
+			if linked && i+1 < len(r.pending) && int(r.pending[i+1]) < len(r.slots) {
+				next := &r.slots[r.pending[i+1]]
+				next.deps = append(next.deps, RequestID(e.UserData))
+			} else {
+				e.Flags &^= uint8(FlagCQESkipSuccess)
+			}
+		}
+		r.pending = r.pending[:0]
+		r.flushed = r.sqeTail
+		store(r.sqTail, r.sqeTail)
+	}
+	return r.flushed - load(r.sqHead)
+}
+
+// Submit publishes the prepared SQEs and, unless the SQPOLL thread is awake, tells the
+// kernel with io_uring_enter. It returns the number of SQEs the kernel consumed.
+func (r *Ring) Submit() (int, error) { return r.submit(0) }
+
+// SubmitAndWait submits like Submit and then waits until at least n completions are in
+// the CQ (they are not consumed: use PeekCQEs and CQAdvance).
+func (r *Ring) SubmitAndWait(n int) (int, error) { return r.submit(uint32(n)) }
+
+func (r *Ring) submit(wait uint32) (int, error) {
+	if r.closed {
+		return 0, ErrClosed
+	}
+	before := r.flushed
+	toSubmit := r.flush()
+	var flags uint32
+	if wait > 0 || r.cqNeedsEnter() {
+		flags |= enterGetevents
+	}
+	if r.flags&SetupSQPoll != 0 {
+		if load(r.sqFlags)&sqNeedWakeup != 0 {
+			flags |= enterSQWakeup
+		}
+		if flags == 0 {
+			return int(r.flushed - before), nil
+		}
+	} else if toSubmit == 0 && flags == 0 {
+		return 0, nil
+	}
+	for {
+		n, err := r.enter(toSubmit, wait, flags)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, os.NewSyscallError("io_uring_enter", err)
+		}
+		if r.flags&SetupSQPoll != 0 {
+			n = int(r.flushed - before)
+		}
+		return n, nil
+	}
+}
+
+// cqNeedsEnter reports whether completions are held in the kernel: CQEs that overflowed
+// the CQ ring (IORING_SQ_CQ_OVERFLOW), or task work that posts them (IORING_SQ_TASKRUN,
+// from COOP_TASKRUN/DEFER_TASKRUN with TASKRUN_FLAG). An io_uring_enter with GETEVENTS
+// moves them into the ring.
+func (r *Ring) cqNeedsEnter() bool {
+	return load(r.sqFlags)&(sqCQOverflow|sqTaskrun) != 0
+}
+
+// cqReady returns the number of CQEs visible in the ring.
+func (r *Ring) cqReady() uint32 {
+	return load(r.cqTail) - load(r.cqHead)
+}
+
+// SQReady returns the number of SQEs published but not yet consumed by the kernel.
+func (r *Ring) SQReady() uint32 { return r.flushed - load(r.sqHead) }
+
+// CQOverflow returns the kernel's count of CQEs lost to overflow (always 0 with
+// IORING_FEAT_NODROP, where overflowed CQEs are held and flushed later).
+func (r *Ring) CQOverflow() uint32 { return load(r.cqOverflow) }
+
+// PeekCQEs copies up to len(dst) completions into dst without waiting and returns how
+// many. It does not consume them: call CQAdvance(n) when done. When the ring is empty but
+// the kernel holds completions (overflow, deferred task work), it enters the kernel once to
+// flush them.
+func (r *Ring) PeekCQEs(dst []CQE) int {
+	if r.closed {
+		return 0
+	}
+	ready := r.cqReady()
+	if ready == 0 && r.cqNeedsEnter() {
+		r.enter(0, 0, enterGetevents)
+		ready = r.cqReady()
+	}
+	n := min(int(ready), len(dst))
+	head := load(r.cqHead)
+	for i := range n {
+		dst[i] = r.cqeOut(&r.cqes[(head+uint32(i))&r.cqMask])
+	}
+	return n
+}
+
+func (r *Ring) cqeOut(c *rawCQE) CQE {
+	out := CQE{ID: RequestID(c.UserData), Res: c.Res, Flags: c.Flags}
+	if sl := r.slotOf(RequestID(c.UserData)); sl != nil {
+		out.UserData = sl.userData
+	}
+	return out
+}
+
+func (r *Ring) slotOf(id RequestID) *slot {
+	idx := uint32(id)
+	if int(idx) >= len(r.slots) {
+		return nil
+	}
+	sl := &r.slots[idx]
+	if !sl.busy || sl.gen != uint32(id>>32) {
+		return nil
+	}
+	return sl
+}
+
+// CQAdvance consumes n completions: the kernel may reuse their CQ entries, and a request
+// whose last CQE (no IORING_CQE_F_MORE) is among them releases its slot, unpinning its
+// buffers.
+func (r *Ring) CQAdvance(n int) {
+	head := load(r.cqHead)
+	n = min(n, int(load(r.cqTail)-head))
+	for i := range n {
+		c := &r.cqes[(head+uint32(i))&r.cqMask]
+		if c.Flags&CQEFMore == 0 {
+			r.release(RequestID(c.UserData))
+		}
+	}
+	store(r.cqHead, head+uint32(n))
+}
+
+// release frees a request's slot and, recursively, the skip-success requests it vouches for.
+func (r *Ring) release(id RequestID) {
+	sl := r.slotOf(id)
+	if sl == nil {
+		return
+	}
+	sl.busy = false
+	sl.pin.Unpin()
+	for _, d := range sl.deps {
+		r.release(d)
+	}
+	clear(sl.deps)
+	sl.deps = sl.deps[:0]
+	r.free = append(r.free, uint32(id))
+	r.inflight--
+}
+
+// WaitCQE returns the first available completion without consuming it (see CQAdvance),
+// waiting up to timeout for one; a negative timeout waits without limit. It returns
+// ErrTimeout when the time runs out.
+func (r *Ring) WaitCQE(timeout time.Duration) (CQE, error) {
+	var c [1]CQE
+	if err := r.WaitCQEs(c[:], 1, timeout); err != nil {
+		return CQE{}, err
+	}
+	r.PeekCQEs(c[:])
+	return c[0], nil
+}
+
+// WaitCQEs waits until at least min completions are in the CQ or timeout passes (negative:
+// no limit). It submits nothing and consumes nothing.
+func (r *Ring) WaitCQEs(dst []CQE, minN int, timeout time.Duration) error {
+	if r.closed {
+		return ErrClosed
+	}
+	var deadline time.Time
+	if timeout >= 0 {
+		deadline = time.Now().Add(timeout)
+	}
+	for {
+		ready := r.cqReady()
+		if int(ready) >= minN {
+			return nil
+		}
+		want := uint32(minN) - ready
+		var err error
+		if timeout < 0 {
+			_, err = r.enter(0, want, enterGetevents)
+		} else {
+			left := time.Until(deadline)
+			if left <= 0 {
+				if r.cqNeedsEnter() || r.flags&SetupDeferTaskrun != 0 {
+					r.enter(0, 0, enterGetevents)
+					if int(r.cqReady()) >= minN {
+						return nil
+					}
+				}
+				return ErrTimeout
+			}
+			if r.features&FeatExtArg == 0 {
+				return &UnsupportedFeatureError{Feature: "IORING_ENTER_EXT_ARG (wait with timeout)", MinKernel: "5.11"}
+			}
+			_, err = r.enterTimeout(0, want, enterGetevents, int64(left))
+		}
+		switch err {
+		case nil, unix.EINTR:
+		case unix.ETIME:
+			if int(r.cqReady()) >= minN {
+				return nil
+			}
+			return ErrTimeout
+		default:
+			return os.NewSyscallError("io_uring_enter", err)
+		}
+	}
+}
+
+// Close cancels the requests in flight, waits (up to 5s) for their completions so that no
+// buffer is released while the kernel may still use it, then unmaps the rings and closes
+// the descriptor. Requests that do not finish in time keep their memory mapped and their
+// buffers pinned for the life of the process (a bounded leak instead of a use-after-free).
+// Close must run on the owner goroutine; from another thread a SINGLE_ISSUER ring cannot
+// cancel, and in-flight requests are then leaked as above.
+func (r *Ring) Close() error {
+	if r.closed {
+		return ErrClosed
+	}
+	if r.inflight > 0 {
+		r.drain(5 * time.Second)
+	}
+	r.closed = true
+	if r.inflight > 0 {
+		// The kernel cancels the rest when the fd closes, but we cannot see when.
+		leaked.Lock()
+		leaked.rings = append(leaked.rings, r)
+		leaked.Unlock()
+		if err := unix.Close(r.fd); err != nil {
+			return os.NewSyscallError("close", err)
+		}
+		return fmt.Errorf("io_uring: closed with %d requests in flight; their memory is leaked", r.inflight)
+	}
+	for _, br := range r.bufRings {
+		br.unmap()
+	}
+	r.bufRings = nil
+	r.unmapRings()
+	r.bufPin.Unpin()
+	r.bufs = nil
+	if err := unix.Close(r.fd); err != nil {
+		return os.NewSyscallError("close", err)
+	}
+	return nil
+}
+
+// drain submits whatever is pending plus a cancel of everything, then reaps until no
+// request is in flight or the timeout passes.
+func (r *Ring) drain(timeout time.Duration) {
+	deadline := time.Now().Add(timeout)
+	cancelled := false
+	for r.inflight > 0 && time.Now().Before(deadline) {
+		if !cancelled && r.sqeTail-load(r.sqHead) < r.sqEntries {
+			// An internal request without a slot: its CQE is ignored by CQAdvance.
+			e := &r.sqes[r.sqeTail&r.sqMask]
+			*e = sqe{Opcode: uint8(OpAsyncCancel), Fd: -1, OpFlags: CancelAny, UserData: internalID}
+			r.sqeTail++
+			r.pending = append(r.pending, ^uint32(0))
+			cancelled = true
+		}
+		if _, err := r.submit(0); err != nil && !errors.Is(err, unix.EINTR) {
+			return
+		}
+		if err := r.WaitCQEs(nil, 1, 50*time.Millisecond); err != nil && err != ErrTimeout {
+			return
+		}
+		var buf [64]CQE
+		for {
+			n := r.PeekCQEs(buf[:])
+			if n == 0 {
+				break
+			}
+			r.CQAdvance(n)
+		}
+	}
+}
+
+// internalID is the user_data of requests the ring makes for itself; no slot matches it.
+const internalID = ^uint64(0)
