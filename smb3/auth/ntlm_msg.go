@@ -54,12 +54,24 @@ func isNTLMSSP(b []byte) bool { return bytes.HasPrefix(b, ntlmSignature) }
 // workstation a client may supply here are informational.
 type negotiateMsg []byte
 
-// negotiateMinLen is the fixed part up to and including NegotiateFlags. Very old clients stop
-// there; the Domain/Workstation fields and Version that follow are optional.
-const negotiateMinLen = 16
+// negotiateMinLen is the fixed part through WorkstationFields; Version follows when
+// NTLMSSP_NEGOTIATE_VERSION is set.
+const negotiateMinLen = 32
 
 func (m negotiateMsg) validate() error {
-	return checkHeader(m, ntlmNegotiate, negotiateMinLen)
+	if err := checkHeader(m, ntlmNegotiate, negotiateMinLen); err != nil {
+		return err
+	}
+	if m.flags()&flagVersion != 0 && len(m) < negotiateMinLen+8 {
+		return io.ErrUnexpectedEOF
+	}
+	// DomainNameFields and WorkstationFields are informational, but must lie within the message.
+	for _, at := range []int{16, 24} {
+		if _, err := readField(m, at, negotiateMinLen); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (m negotiateMsg) flags() negotiateFlags {
