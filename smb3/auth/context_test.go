@@ -154,7 +154,7 @@ func TestExchangeFailures(t *testing.T) {
 		{"unknown user", nil, testClient{user: "mallory", password: "x", flags: sambaFlags, spnego: true}, nil, ErrLogonFailure},
 		{"ntlmv1", nil, testClient{user: "alice", flags: sambaFlags, spnego: true, ntlmV1: true}, nil, ErrLogonFailure},
 		{"anonymous refused", nil, testClient{flags: sambaFlags, spnego: true, anonymous: true}, nil, ErrLogonFailure},
-		{"bad mechListMIC", nil, testClient{user: "alice", password: "secret", flags: sambaFlags, spnego: true, mic: true, mechListMIC: true}, tamper(1), ErrLogonFailure},
+		{"bad mechListMIC", nil, testClient{user: "alice", password: "secret", flags: sambaFlags, spnego: true, mic: true, mechListMIC: true}, tamper(5), ErrLogonFailure}, // a Checksum byte
 		{"bad NTLM MIC", nil, testClient{user: "alice", password: "secret", flags: sambaFlags, spnego: true, mic: true}, func(b []byte) []byte {
 			b = bytes.Clone(b)
 			i := bytes.Index(b, ntlmSignature)
