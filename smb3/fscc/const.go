@@ -111,7 +111,7 @@ const (
 	FileAttributeRecallOnDataAccess = 0x00400000
 
 	// FileAttributeValidSetFlags is the set a client may change with
-	// FileBasicInformation (MS-FSA 2.1.5.14.2: FILE_ATTRIBUTE_DIRECTORY and
+	// FileBasicInformation (MS-FSA 2.1.5.14: FILE_ATTRIBUTE_DIRECTORY and
 	// the other store-owned bits cannot be set by the caller).
 	FileAttributeValidSetFlags = FileAttributeReadonly | FileAttributeHidden | FileAttributeSystem |
 		FileAttributeArchive | FileAttributeNormal | FileAttributeTemporary | FileAttributeOffline |
@@ -153,7 +153,7 @@ const (
 )
 
 // Device types and characteristics for FILE_FS_DEVICE_INFORMATION,
-// MS-FSCC 2.5.10.
+// MS-FSCC 2.5.
 const (
 	FileDeviceCDROM     = 0x00000002
 	FileDeviceDisk      = 0x00000007
@@ -173,7 +173,7 @@ const (
 	FilePortableDevice                   = 0x00040000
 )
 
-// FILE_FS_SECTOR_SIZE_INFORMATION Flags, MS-FSCC 2.5.8.
+// FILE_FS_SECTOR_SIZE_INFORMATION Flags, MS-FSCC 2.5.
 const (
 	SSInfoFlagsAlignedDevice            = 0x00000001
 	SSInfoFlagsPartitionAlignedOnDevice = 0x00000002
@@ -182,7 +182,7 @@ const (
 	SSInfoOffsetUnknown                 = 0xFFFFFFFF
 )
 
-// FileModeInformation Mode bits, MS-FSCC 2.4.31.
+// FileModeInformation Mode bits, MS-FSCC 2.4.
 const (
 	FileWriteThrough            = 0x00000002
 	FileSequentialOnly          = 0x00000004
@@ -192,7 +192,7 @@ const (
 	FileDeleteOnClose           = 0x00001000
 )
 
-// FileDispositionInformationEx Flags, MS-FSCC 2.4.12.
+// FileDispositionInformationEx Flags, MS-FSCC 2.4.
 const (
 	FileDispositionDoNotDelete             = 0x00000000
 	FileDispositionDelete                  = 0x00000001
@@ -202,7 +202,7 @@ const (
 	FileDispositionIgnoreReadonlyAttribute = 0x00000010
 )
 
-// FileRenameInformationEx / FileLinkInformationEx Flags, MS-FSCC 2.4.42.2 and 2.4.28.2.
+// FileRenameInformationEx / FileLinkInformationEx Flags, MS-FSCC 2.4.
 const (
 	FileRenameReplaceIfExists                   = 0x00000001
 	FileRenamePosixSemantics                    = 0x00000002
@@ -224,11 +224,11 @@ const (
 	FileLinkForceResizeSourceSR               = 0x00000100
 )
 
-// FILE_FULL_EA_INFORMATION Flags, MS-FSCC 2.4.15.
+// FILE_FULL_EA_INFORMATION Flags, MS-FSCC 2.4.
 const FileNeedEA = 0x80
 
 // Compression formats (FileCompressionInformation, FSCTL_GET/SET_COMPRESSION),
-// MS-FSCC 2.3.67 and 2.4.9.
+// MS-FSCC 2.3 and 2.4.
 const (
 	CompressionFormatNone    = 0x0000
 	CompressionFormatDefault = 0x0001

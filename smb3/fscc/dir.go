@@ -6,7 +6,7 @@ import (
 )
 
 // dirLayout describes where the class-specific fields of a directory entry
-// sit (MS-FSCC 2.4.8-2.4.21). All classes except FileNamesInformation share
+// sit (MS-FSCC 2.4-2.4.21). All classes except FileNamesInformation share
 // the 64-byte prefix NextEntryOffset .. FileNameLength.
 type dirLayout struct {
 	nameOff int  // offset of FileName = fixed size
@@ -100,7 +100,7 @@ func AppendDirEntry(b []byte, class uint8, fi *FileInfo) ([]byte, error) {
 	binary.LittleEndian.PutUint32(e[56:], attrs)
 	binary.LittleEndian.PutUint32(e[60:], nameLen)
 	if l.ea >= 0 {
-		// MS-FSCC 2.4.8 etc.: "If FILE_ATTRIBUTE_REPARSE_POINT is set in
+		// MS-FSCC 2.4 etc.: "If FILE_ATTRIBUTE_REPARSE_POINT is set in
 		// the FileAttributes field, this field MUST contain a reparse tag"
 		// for the classes without a ReparsePointTag field.
 		ea := fi.EASize
@@ -167,9 +167,10 @@ func NewDirWriter(b []byte, class uint8, maxOut int) (*DirWriter, error) {
 
 // Add appends fi if the padded entry fits in the output limit and reports
 // whether it did. When it returns false nothing was written: the server
-// keeps fi for the next QUERY_DIRECTORY. If no entry fits at all (Count() ==
-// 0), MS-SMB2 3.3.5.18 has the server fail with STATUS_BUFFER_OVERFLOW
-// (STATUS_INFO_LENGTH_MISMATCH if the limit is below DirEntryFixedSize).
+// keeps fi for the next QUERY_DIRECTORY. The writer never emits a partial
+// entry; if no entry fits at all (Count() == 0) the server chooses the
+// status per MS-FSA 2.1.5.6.3 (STATUS_INFO_LENGTH_MISMATCH below
+// DirEntryFixedSize).
 func (w *DirWriter) Add(fi *FileInfo) bool {
 	n, _ := DirEntryLen(w.class, fi)
 	start := len(w.buf)

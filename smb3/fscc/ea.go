@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// FullEa is one FILE_FULL_EA_INFORMATION entry (MS-FSCC 2.4.15): an
+// FullEa is one FILE_FULL_EA_INFORMATION entry (MS-FSCC 2.4): an
 // extended attribute name (ASCII/OEM, at most 255 bytes) and its value.
 type FullEa struct {
 	Flags uint8 // FileNeedEA or 0
@@ -19,7 +19,7 @@ func (e *FullEa) fullEaLen() int { return FullEaInformationSize + len(e.Name) + 
 // AppendFullEaInformation appends a FILE_FULL_EA_INFORMATION list: each entry
 // but the last padded to a 4-byte boundary and NextEntryOffset chaining
 // them. It stops before an entry that would exceed max bytes of output and
-// reports overflow (MS-FSA 2.1.5.12.x FileFullEaInformation: the server
+// reports overflow (MS-FSA 2.1.5.12 FileFullEaInformation: the server
 // returns STATUS_BUFFER_OVERFLOW if at least one entry fits, else
 // STATUS_BUFFER_TOO_SMALL). Names longer than 255 bytes or values longer than
 // 65535 bytes are an error.
@@ -113,8 +113,7 @@ func DecodeFullEaInformation(b []byte) ([]FullEa, error) {
 	}
 }
 
-// DecodeGetEaInformation decodes a FILE_GET_EA_INFORMATION list (MS-FSCC
-// 2.4.15.1), the InputBuffer of a QUERY_INFO FileFullEaInformation naming
+// DecodeGetEaInformation decodes a FILE_GET_EA_INFORMATION list (MS-FSCC 2.4), the InputBuffer of a QUERY_INFO FileFullEaInformation naming
 // the EAs to return: NextEntryOffset (4), EaNameLength (1), EaName (+NUL).
 func DecodeGetEaInformation(b []byte) ([]string, error) {
 	const what = "FILE_GET_EA_INFORMATION"

@@ -17,9 +17,9 @@ type FileInfo struct {
 	// the file has none.
 	ShortName string
 
-	FileIndex uint32   // FileIndex of directory entries; 0 where undefined (MS-FSCC 2.4.10)
-	FileID    uint64   // 64-bit file ID (MS-FSCC 2.1.9): inode number
-	FileID128 [16]byte // 128-bit file ID (MS-FSCC 2.1.10); all zero means FileID zero-extended
+	FileIndex uint32   // FileIndex of directory entries; 0 where undefined (MS-FSCC 2.4)
+	FileID    uint64   // 64-bit file ID (MS-FSCC 2.1): inode number
+	FileID128 [16]byte // 128-bit file ID (MS-FSCC 2.1); all zero means FileID zero-extended
 	// VolumeSerial is the 64-bit volume serial number of FileIdInformation.
 	VolumeSerial uint64
 
@@ -32,7 +32,7 @@ type FileInfo struct {
 
 	// Attributes are the FILE_ATTRIBUTE_* bits. Encoders add
 	// FileAttributeDirectory when Directory is set, and report
-	// FileAttributeNormal when no bit is set (MS-FSA 2.1.5.12.5).
+	// FileAttributeNormal when no bit is set (MS-FSA 2.1.5.12).
 	Attributes uint32
 	Nlink      uint32
 	// DeletePending and Directory feed FileStandardInformation.
@@ -69,6 +69,8 @@ func (fi *FileInfo) id128() [16]byte {
 }
 
 // OpenInfo is per-open state that FileAllInformation and its parts report.
+// MS-SMB2 3.3.5.20.1: for FilePositionInformation the server SHOULD report
+// CurrentByteOffset 0.
 type OpenInfo struct {
 	AccessFlags          uint32 // granted access mask (FileAccessInformation)
 	CurrentByteOffset    int64  // FilePositionInformation
@@ -114,11 +116,11 @@ const (
 	AllocationInformationSize      = 8
 	EndOfFileInformationSize       = 8
 	ValidDataLengthInformationSize = 8
-	RenameInformationSize          = 20 // SMB2 form (MS-FSCC 2.4.42.2); the name follows
+	RenameInformationSize          = 20 // SMB2 form (MS-FSCC 2.4); the name follows
 	LinkInformationSize            = 20
 )
 
-// AppendBasicInformation appends FILE_BASIC_INFORMATION (MS-FSCC 2.4.7,
+// AppendBasicInformation appends FILE_BASIC_INFORMATION (MS-FSCC 2.4,
 // 40 bytes).
 func AppendBasicInformation(b []byte, fi *FileInfo) []byte {
 	b = le64(b, fi.Creation)
@@ -130,7 +132,7 @@ func AppendBasicInformation(b []byte, fi *FileInfo) []byte {
 }
 
 // AppendStandardInformation appends FILE_STANDARD_INFORMATION (MS-FSCC
-// 2.4.47, 24 bytes).
+// 2.4, 24 bytes).
 func AppendStandardInformation(b []byte, fi *FileInfo) []byte {
 	b = le64(b, uint64(fi.AllocationSize))
 	b = le64(b, uint64(fi.EndOfFile))
@@ -140,35 +142,37 @@ func AppendStandardInformation(b []byte, fi *FileInfo) []byte {
 }
 
 // AppendInternalInformation appends FILE_INTERNAL_INFORMATION (MS-FSCC
-// 2.4.26): the 64-bit file ID.
+// 2.4): the 64-bit file ID.
 func AppendInternalInformation(b []byte, fi *FileInfo) []byte { return le64(b, fi.FileID) }
 
-// AppendEaInformation appends FILE_EA_INFORMATION (MS-FSCC 2.4.13).
+// AppendEaInformation appends FILE_EA_INFORMATION (MS-FSCC 2.4).
 func AppendEaInformation(b []byte, fi *FileInfo) []byte { return le32(b, fi.EASize) }
 
-// AppendAccessInformation appends FILE_ACCESS_INFORMATION (MS-FSCC 2.4.1).
+// AppendAccessInformation appends FILE_ACCESS_INFORMATION (MS-FSCC 2.4).
 func AppendAccessInformation(b []byte, access uint32) []byte { return le32(b, access) }
 
-// AppendPositionInformation appends FILE_POSITION_INFORMATION (MS-FSCC 2.4.40).
+// AppendPositionInformation appends FILE_POSITION_INFORMATION (MS-FSCC 2.4).
 func AppendPositionInformation(b []byte, offset int64) []byte { return le64(b, uint64(offset)) }
 
-// AppendModeInformation appends FILE_MODE_INFORMATION (MS-FSCC 2.4.31).
+// AppendModeInformation appends FILE_MODE_INFORMATION (MS-FSCC 2.4).
 func AppendModeInformation(b []byte, mode uint32) []byte { return le32(b, mode) }
 
-// AppendAlignmentInformation appends FILE_ALIGNMENT_INFORMATION (MS-FSCC 2.4.3).
+// AppendAlignmentInformation appends FILE_ALIGNMENT_INFORMATION (MS-FSCC 2.4).
 func AppendAlignmentInformation(b []byte, align uint32) []byte { return le32(b, align) }
 
-// AppendNameInformation appends FILE_NAME_INFORMATION (MS-FSCC 2.4.32):
+// AppendNameInformation appends FILE_NAME_INFORMATION (MS-FSCC 2.4):
 // FileNameLength then the UTF-16LE name. FileNormalizedNameInformation
-// (2.4.34) and FileAlternateNameInformation (2.4.5) use the same layout.
+// and FileAlternateNameInformation use the same layout.
 func AppendNameInformation(b []byte, name string) []byte {
 	b = le32(b, uint32(UTF16Len(name)))
 	return AppendUTF16(b, name)
 }
 
-// AppendAllInformation appends FILE_ALL_INFORMATION (MS-FSCC 2.4.2): the
+// AppendAllInformation appends FILE_ALL_INFORMATION (MS-FSCC 2.4): the
 // basic, standard, internal, EA, access, position, mode, alignment and name
-// structures back to back (100 bytes + the name). The name is fi.Name.
+// structures back to back (100 bytes + the name). The name is fi.Name;
+// MS-SMB2 3.3.5.20.1 says a server SHOULD return an empty name here, so a
+// server following it passes a FileInfo with Name "".
 func AppendAllInformation(b []byte, fi *FileInfo, oi *OpenInfo) []byte {
 	b = AppendBasicInformation(b, fi)
 	b = AppendStandardInformation(b, fi)
@@ -181,7 +185,7 @@ func AppendAllInformation(b []byte, fi *FileInfo, oi *OpenInfo) []byte {
 	return AppendNameInformation(b, fi.Name)
 }
 
-// CompressionInformation is FILE_COMPRESSION_INFORMATION (MS-FSCC 2.4.9).
+// CompressionInformation is FILE_COMPRESSION_INFORMATION (MS-FSCC 2.4).
 type CompressionInformation struct {
 	CompressedFileSize   int64
 	CompressionFormat    uint16
@@ -198,7 +202,7 @@ func (c *CompressionInformation) Append(b []byte) []byte {
 }
 
 // AppendNetworkOpenInformation appends FILE_NETWORK_OPEN_INFORMATION
-// (MS-FSCC 2.4.35, 56 bytes).
+// (MS-FSCC 2.4, 56 bytes).
 func AppendNetworkOpenInformation(b []byte, fi *FileInfo) []byte {
 	b = le64(b, fi.Creation)
 	b = le64(b, fi.Access)
@@ -211,7 +215,7 @@ func AppendNetworkOpenInformation(b []byte, fi *FileInfo) []byte {
 }
 
 // AppendAttributeTagInformation appends FILE_ATTRIBUTE_TAG_INFORMATION
-// (MS-FSCC 2.4.6, 8 bytes).
+// (MS-FSCC 2.4, 8 bytes).
 func AppendAttributeTagInformation(b []byte, fi *FileInfo) []byte {
 	b = le32(b, fi.attributes())
 	tag := uint32(0)
@@ -221,7 +225,7 @@ func AppendAttributeTagInformation(b []byte, fi *FileInfo) []byte {
 	return le32(b, tag)
 }
 
-// AppendIDInformation appends FILE_ID_INFORMATION (MS-FSCC 2.4.25, 24
+// AppendIDInformation appends FILE_ID_INFORMATION (MS-FSCC 2.4, 24
 // bytes): VolumeSerialNumber (8) and the 128-bit FileId.
 func AppendIDInformation(b []byte, fi *FileInfo) []byte {
 	b = le64(b, fi.VolumeSerial)
@@ -229,7 +233,7 @@ func AppendIDInformation(b []byte, fi *FileInfo) []byte {
 	return append(b, id[:]...)
 }
 
-// AppendStatInformation appends FILE_STAT_INFORMATION (MS-FSCC 2.4.48,
+// AppendStatInformation appends FILE_STAT_INFORMATION (MS-FSCC 2.4,
 // 72 bytes). Note AllocationSize precedes EndOfFile here.
 func AppendStatInformation(b []byte, fi *FileInfo) []byte {
 	b = le64(b, fi.FileID)
@@ -245,7 +249,7 @@ func AppendStatInformation(b []byte, fi *FileInfo) []byte {
 	return le32(b, fi.EffectiveAccess)
 }
 
-// LxInfo is the POSIX part of FILE_STAT_LX_INFORMATION (MS-FSCC 2.4.49).
+// LxInfo is the POSIX part of FILE_STAT_LX_INFORMATION (MS-FSCC 2.4).
 type LxInfo struct {
 	Flags                    uint32 // LX_FILE_METADATA_HAS_* bits
 	UID, GID, Mode           uint32
@@ -273,7 +277,7 @@ func AppendStatLxInformation(b []byte, fi *FileInfo, lx *LxInfo) []byte {
 }
 
 // AppendCaseSensitiveInformation appends FILE_CASE_SENSITIVE_INFORMATION
-// (MS-FSCC 2.4.8): Flags, FILE_CS_FLAG_CASE_SENSITIVE_DIR = 1.
+// (MS-FSCC 2.4): Flags, FILE_CS_FLAG_CASE_SENSITIVE_DIR = 1.
 func AppendCaseSensitiveInformation(b []byte, flags uint32) []byte { return le32(b, flags) }
 
 // StreamInfo is one entry of FileStreamInformation.
@@ -284,7 +288,7 @@ type StreamInfo struct {
 }
 
 // AppendStreamInformation appends a FILE_STREAM_INFORMATION list (MS-FSCC
-// 2.4.44): entries 8-byte aligned, NextEntryOffset chaining, 0 in the last.
+// 2.4): entries 8-byte aligned, NextEntryOffset chaining, 0 in the last.
 // It stops before an entry that would make the output exceed max bytes and
 // reports overflow; per MS-FSA 2.1.5.12.29 the server then returns
 // STATUS_BUFFER_OVERFLOW. With no entries it appends nothing.

@@ -288,7 +288,7 @@ type ZeroDataInformation struct {
 const ZeroDataInformationSize = 16
 
 // DecodeZeroDataInformation decodes and checks the range (MS-FSA
-// 2.1.5.10.37: negative offsets or FileOffset > BeyondFinalZero fail with
+// 2.1.5.10: negative offsets or FileOffset > BeyondFinalZero fail with
 // STATUS_INVALID_PARAMETER).
 func DecodeZeroDataInformation(b []byte) (ZeroDataInformation, error) {
 	const what = "FILE_ZERO_DATA_INFORMATION"
@@ -319,7 +319,7 @@ type AllocatedRange struct {
 const AllocatedRangeSize = 16
 
 // DecodeAllocatedRange decodes the FSCTL_QUERY_ALLOCATED_RANGES input
-// (MS-FSA 2.1.5.10.22: negative values or an overflowing FileOffset+Length
+// (MS-FSA 2.1.5.10: negative values or an overflowing FileOffset+Length
 // fail with STATUS_INVALID_PARAMETER).
 func DecodeAllocatedRange(b []byte) (AllocatedRange, error) {
 	const what = "FILE_ALLOCATED_RANGE_BUFFER"
@@ -348,7 +348,7 @@ func DecodeAllocatedRanges(b []byte) ([]AllocatedRange, error) {
 // AppendAllocatedRanges appends as many whole ranges as fit in max bytes of
 // output and reports overflow if some did not (the server then returns
 // STATUS_BUFFER_OVERFLOW, or STATUS_BUFFER_TOO_SMALL if max < 16; MS-FSA
-// 2.1.5.10.22).
+// 2.1.5.10).
 func AppendAllocatedRanges(b []byte, rs []AllocatedRange, max int) (out []byte, overflow bool) {
 	for i, r := range rs {
 		if (i+1)*AllocatedRangeSize > max {

@@ -36,7 +36,7 @@ func (v *FsVolumeInformation) Append(b []byte) []byte {
 // Len returns the encoded length.
 func (v *FsVolumeInformation) Len() int { return FsVolumeInformationSize + UTF16Len(v.VolumeLabel) }
 
-// FsSizeInformation is FILE_FS_SIZE_INFORMATION (MS-FSCC 2.5.8).
+// FsSizeInformation is FILE_FS_SIZE_INFORMATION (MS-FSCC 2.5).
 type FsSizeInformation struct {
 	TotalAllocationUnits     int64
 	AvailableAllocationUnits int64
@@ -52,7 +52,7 @@ func (s *FsSizeInformation) Append(b []byte) []byte {
 	return le32(b, s.BytesPerSector)
 }
 
-// FsFullSizeInformation is FILE_FS_FULL_SIZE_INFORMATION (MS-FSCC 2.5.4).
+// FsFullSizeInformation is FILE_FS_FULL_SIZE_INFORMATION (MS-FSCC 2.5).
 type FsFullSizeInformation struct {
 	TotalAllocationUnits           int64
 	CallerAvailableAllocationUnits int64
@@ -70,7 +70,7 @@ func (s *FsFullSizeInformation) Append(b []byte) []byte {
 	return le32(b, s.BytesPerSector)
 }
 
-// FsDeviceInformation is FILE_FS_DEVICE_INFORMATION (MS-FSCC 2.5.10).
+// FsDeviceInformation is FILE_FS_DEVICE_INFORMATION (MS-FSCC 2.5).
 type FsDeviceInformation struct {
 	DeviceType      uint32 // FileDeviceDisk, ...
 	Characteristics uint32 // FileRemoteDevice | FileDeviceIsMounted, ...
@@ -102,7 +102,7 @@ func (a *FsAttributeInformation) Len() int {
 	return FsAttributeInformationSize + UTF16Len(a.FileSystemName)
 }
 
-// FsControlInformation is FILE_FS_CONTROL_INFORMATION (MS-FSCC 2.5.2),
+// FsControlInformation is FILE_FS_CONTROL_INFORMATION (MS-FSCC 2.5),
 // used for quota control; both query and set.
 type FsControlInformation struct {
 	FreeSpaceStartFiltering int64
@@ -140,7 +140,7 @@ func DecodeFsControlInformation(b []byte) (FsControlInformation, error) {
 	}, nil
 }
 
-// FsObjectIDInformation is FILE_FS_OBJECTID_INFORMATION (MS-FSCC 2.5.6).
+// FsObjectIDInformation is FILE_FS_OBJECTID_INFORMATION (MS-FSCC 2.5).
 type FsObjectIDInformation struct {
 	ObjectID     [16]byte
 	ExtendedInfo [48]byte
@@ -164,7 +164,7 @@ func DecodeFsObjectIDInformation(b []byte) (FsObjectIDInformation, error) {
 	return o, nil
 }
 
-// FsSectorSizeInformation is FILE_FS_SECTOR_SIZE_INFORMATION (MS-FSCC 2.5.7).
+// FsSectorSizeInformation is FILE_FS_SECTOR_SIZE_INFORMATION (MS-FSCC 2.5).
 type FsSectorSizeInformation struct {
 	LogicalBytesPerSector                                 uint32
 	PhysicalBytesPerSectorForAtomicity                    uint32
@@ -187,7 +187,7 @@ func (s *FsSectorSizeInformation) Append(b []byte) []byte {
 }
 
 // DecodeFsLabelInformation decodes FILE_FS_LABEL_INFORMATION (MS-FSCC
-// 2.5.5), a SET_INFO volume label.
+// 2.5), a SET_INFO volume label.
 func DecodeFsLabelInformation(b []byte) (string, error) {
 	const what = "FILE_FS_LABEL_INFORMATION"
 	if len(b) < FsLabelInformationSize {

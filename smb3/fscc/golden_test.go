@@ -1,6 +1,7 @@
 package fscc
 
 import (
+	"errors"
 	"net/netip"
 	"testing"
 )
@@ -170,9 +171,15 @@ func TestGoldenFsAttributeInformation(t *testing.T) {
 		t.Errorf("Len %d", a.Len())
 	}
 	s, _ := FsInfoSize(FileFsAttributeInformation)
-	out, overflow, err := Fit(s, want, 14)
-	if err != nil || !overflow || len(out) != 14 {
-		t.Errorf("Fit(14) = %d, %v, %v", len(out), overflow, err)
+	out, overflow, err := Fit(s, want, 16)
+	if err != nil || !overflow || len(out) != 16 {
+		t.Errorf("Fit(16) = %d, %v, %v", len(out), overflow, err)
+	}
+	if _, _, err := Fit(s, want, 15); !errors.Is(err, ErrInfoLengthMismatch) {
+		t.Errorf("Fit(15) = %v", err)
+	}
+	if out, overflow, err := Fit(s, want, 100); err != nil || overflow || len(out) != 20 {
+		t.Errorf("Fit(100) = %d, %v, %v", len(out), overflow, err)
 	}
 }
 

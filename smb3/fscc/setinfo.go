@@ -3,7 +3,7 @@ package fscc
 import "fmt"
 
 // Special FILETIME values in a SET_INFO FileBasicInformation
-// (MS-FSCC 2.4.7): 0 leaves the time unchanged; -1 leaves it unchanged and
+// (MS-FSCC 2.4): 0 leaves the time unchanged; -1 leaves it unchanged and
 // stops the file system from updating it automatically for the rest of the
 // handle's life; -2 resumes automatic updates.
 const (
@@ -13,7 +13,7 @@ const (
 )
 
 // BasicInformation is a decoded SET_INFO FILE_BASIC_INFORMATION (MS-FSCC
-// 2.4.7). Times hold raw FILETIMEs including the special values above;
+// 2.4). Times hold raw FILETIMEs including the special values above;
 // Attributes 0 means "do not change".
 type BasicInformation struct {
 	Creation, Access, Write, Change uint64
@@ -21,7 +21,7 @@ type BasicInformation struct {
 }
 
 // DecodeBasicInformation decodes FILE_BASIC_INFORMATION. It requires the
-// full 40 bytes and rejects times below -2 (MS-FSA 2.1.5.14.2: "If any of
+// full 40 bytes and rejects times below -2 (MS-FSA 2.1.5.14: "If any of
 // the time fields is less than -2, the operation MUST be failed with
 // STATUS_INVALID_PARAMETER").
 func DecodeBasicInformation(b []byte) (BasicInformation, error) {
@@ -55,7 +55,7 @@ func (bi *BasicInformation) Append(b []byte) []byte {
 }
 
 // RenameInformation is FILE_RENAME_INFORMATION in its SMB2 form (MS-FSCC
-// 2.4.42.2, "FILE_RENAME_INFORMATION_TYPE_2"): ReplaceIfExists (1),
+// 2.4, "FILE_RENAME_INFORMATION_TYPE_2"): ReplaceIfExists (1),
 // Reserved (7), RootDirectory (8), FileNameLength (4), FileName. The same
 // layout serves FileLinkInformation (2.4.28.2). For the Ex classes
 // (FileRenameInformationEx, FileLinkInformationEx) the first 4 bytes are
@@ -113,7 +113,7 @@ func (ri *RenameInformation) Append(b []byte, ex bool) []byte {
 }
 
 // DecodeDispositionInformation decodes FILE_DISPOSITION_INFORMATION
-// (MS-FSCC 2.4.11): one byte, DeletePending.
+// (MS-FSCC 2.4): one byte, DeletePending.
 func DecodeDispositionInformation(b []byte) (deletePending bool, err error) {
 	if len(b) < DispositionInformationSize {
 		return false, short("FILE_DISPOSITION_INFORMATION", DispositionInformationSize, len(b))
@@ -122,7 +122,7 @@ func DecodeDispositionInformation(b []byte) (deletePending bool, err error) {
 }
 
 // DecodeDispositionInformationEx decodes FILE_DISPOSITION_INFORMATION_EX
-// (MS-FSCC 2.4.12): Flags (FileDisposition*).
+// (MS-FSCC 2.4): Flags (FileDisposition*).
 func DecodeDispositionInformationEx(b []byte) (flags uint32, err error) {
 	if len(b) < DispositionInformationExSize {
 		return 0, short("FILE_DISPOSITION_INFORMATION_EX", DispositionInformationExSize, len(b))
@@ -139,7 +139,7 @@ func decode8(what string, b []byte) (int64, error) {
 }
 
 // DecodePositionInformation decodes FILE_POSITION_INFORMATION (MS-FSCC
-// 2.4.40). MS-FSA 2.1.5.14.9 requires the server to reject offsets that
+// 2.4). MS-FSA 2.1.5.14 requires the server to reject offsets that
 // are not a multiple of the alignment requirement; negative offsets are
 // rejected here.
 func DecodePositionInformation(b []byte) (int64, error) {
@@ -150,10 +150,10 @@ func DecodePositionInformation(b []byte) (int64, error) {
 	return v, err
 }
 
-// DecodeModeInformation decodes FILE_MODE_INFORMATION (MS-FSCC 2.4.31).
+// DecodeModeInformation decodes FILE_MODE_INFORMATION (MS-FSCC 2.4).
 // Only FileWriteThrough, FileSequentialOnly, FileNoIntermediateBuffering,
 // FileSynchronousIOAlert, FileSynchronousIONonalert and FileDeleteOnClose
-// are defined; MS-FSA 2.1.5.14.8 fails other bits with
+// are defined; MS-FSA 2.1.5.14 fails other bits with
 // STATUS_INVALID_PARAMETER.
 func DecodeModeInformation(b []byte) (uint32, error) {
 	const what = "FILE_MODE_INFORMATION"
@@ -170,7 +170,7 @@ func DecodeModeInformation(b []byte) (uint32, error) {
 }
 
 // DecodeAllocationInformation decodes FILE_ALLOCATION_INFORMATION (MS-FSCC
-// 2.4.4): AllocationSize. Negative sizes are rejected.
+// 2.4): AllocationSize. Negative sizes are rejected.
 func DecodeAllocationInformation(b []byte) (int64, error) {
 	return decodeSize("FILE_ALLOCATION_INFORMATION", b)
 }
@@ -183,7 +183,7 @@ func DecodeEndOfFileInformation(b []byte) (int64, error) {
 }
 
 // DecodeValidDataLengthInformation decodes
-// FILE_VALID_DATA_LENGTH_INFORMATION (MS-FSCC 2.4.51): ValidDataLength.
+// FILE_VALID_DATA_LENGTH_INFORMATION (MS-FSCC 2.4): ValidDataLength.
 func DecodeValidDataLengthInformation(b []byte) (int64, error) {
 	return decodeSize("FILE_VALID_DATA_LENGTH_INFORMATION", b)
 }
@@ -197,13 +197,13 @@ func decodeSize(what string, b []byte) (int64, error) {
 }
 
 // DecodeShortNameInformation decodes FILE_NAME_INFORMATION as used by
-// SET_INFO FileShortNameInformation (MS-FSCC 2.4.46): FileNameLength and the
+// SET_INFO FileShortNameInformation (MS-FSCC 2.4): FileNameLength and the
 // 8.3 name.
 func DecodeShortNameInformation(b []byte) (string, error) {
 	return DecodeNameInformation(b)
 }
 
-// DecodeNameInformation decodes FILE_NAME_INFORMATION (MS-FSCC 2.4.32).
+// DecodeNameInformation decodes FILE_NAME_INFORMATION (MS-FSCC 2.4).
 func DecodeNameInformation(b []byte) (string, error) {
 	const what = "FILE_NAME_INFORMATION"
 	if len(b) < NameInformationSize {
@@ -221,7 +221,7 @@ func DecodeNameInformation(b []byte) (string, error) {
 }
 
 // DecodeCaseSensitiveInformation decodes FILE_CASE_SENSITIVE_INFORMATION
-// (MS-FSCC 2.4.8): Flags.
+// (MS-FSCC 2.4): Flags.
 func DecodeCaseSensitiveInformation(b []byte) (uint32, error) {
 	if len(b) < CaseSensitiveInformationSize {
 		return 0, short("FILE_CASE_SENSITIVE_INFORMATION", CaseSensitiveInformationSize, len(b))

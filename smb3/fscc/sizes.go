@@ -12,7 +12,7 @@ const (
 	OverflowNever OverflowRule = iota
 	// OverflowTruncate: the trailing name is cut to fit (its length field
 	// keeps the full length) and the response carries STATUS_BUFFER_OVERFLOW
-	// with the truncated data (MS-SMB2 3.3.5.20.1, MS-FSA 2.1.5.12.x).
+	// with the truncated data (MS-SMB2 3.3.5.20.1, MS-FSA 2.1.5.12).
 	OverflowTruncate
 	// OverflowEntries: a list; only whole entries are returned, with
 	// STATUS_BUFFER_OVERFLOW (stream information) — the list encoder takes
@@ -32,6 +32,14 @@ type InfoSize struct {
 	Overflow OverflowRule
 }
 
+// The MinOutput values are the C sizeof() of the structures, which pads a
+// one-WCHAR name to the structure's alignment: this is what MS-FSA's
+// BlockAlign(FieldOffset(...)) rules give for FileAllInformation (104) and
+// FileFsVolumeInformation (24), and what Samba's smbd_do_qfilepathinfo and
+// smbd_do_qfsinfo use as fixed_portion for the name classes (8),
+// FileStreamInformation (32) and FileFsAttributeInformation (16; MS-FSA
+// 2.1.5.13.5 would allow 12).
+
 // fileInfoSizes are the query sizes of SMB2_0_INFO_FILE classes.
 var fileInfoSizes = map[uint8]InfoSize{
 	FileBasicInformation:          {BasicInformationSize, BasicInformationSize, OverflowNever},
@@ -49,25 +57,32 @@ var fileInfoSizes = map[uint8]InfoSize{
 	FileStatInformation:           {StatInformationSize, StatInformationSize, OverflowNever},
 	FileStatLxInformation:         {StatLxInformationSize, StatLxInformationSize, OverflowNever},
 	FileCaseSensitiveInformation:  {CaseSensitiveInformationSize, CaseSensitiveInformationSize, OverflowNever},
-	FileNameInformation:           {NameInformationSize, NameInformationSize, OverflowTruncate},
-	FileNormalizedNameInformation: {NameInformationSize, NameInformationSize, OverflowTruncate},
-	FileAlternateNameInformation:  {NameInformationSize, NameInformationSize, OverflowTruncate},
-	// MS-FSA 2.1.5.12.3: OutputBufferSize smaller than
-	// BlockAlign(FieldOffset(FILE_ALL_INFORMATION.NameInformation.FileName), 8)
-	// fails with STATUS_INFO_LENGTH_MISMATCH; the fixed part is 100 bytes.
-	FileAllInformation:    {align8(AllInformationSize), AllInformationSize, OverflowTruncate},
-	FileStreamInformation: {StreamInformationSize, 0, OverflowEntries},
-	FileFullEaInformation: {FullEaInformationSize, 0, OverflowEntries},
+	FileNameInformation:           {8, NameInformationSize, OverflowTruncate},
+	FileNormalizedNameInformation: {8, NameInformationSize, OverflowTruncate},
+	FileAlternateNameInformation:  {8, NameInformationSize, OverflowTruncate},
+	// BlockAlign(FieldOffset(FILE_ALL_INFORMATION.NameInformation.FileName), 8);
+	// the encoded fixed part is 100 bytes.
+	FileAllInformation: {align8(AllInformationSize), AllInformationSize, OverflowTruncate},
+	// MS-FSA 2.1.5.12.29: "If OutputBufferSize is smaller than
+	// sizeof(FILE_STREAM_INFORMATION), the operation MUST be failed with
+	// STATUS_INFO_LENGTH_MISMATCH"; entries that do not fit end the list
+	// with STATUS_BUFFER_OVERFLOW (AppendStreamInformation).
+	FileStreamInformation: {32, 0, OverflowEntries},
+	// No fixed part: AppendFullEaInformation reports overflow; with no entry
+	// returned the server answers STATUS_BUFFER_TOO_SMALL, else
+	// STATUS_BUFFER_OVERFLOW.
+	FileFullEaInformation: {0, 0, OverflowEntries},
 }
 
 // fsInfoSizes are the query sizes of SMB2_0_INFO_FILESYSTEM classes.
 var fsInfoSizes = map[uint8]InfoSize{
-	// MS-FSA 2.1.5.13.1: BlockAlign(FieldOffset(VolumeLabel), 8) = 24.
-	FileFsVolumeInformation: {align8(FsVolumeInformationSize), FsVolumeInformationSize, OverflowTruncate},
-	FileFsSizeInformation:   {FsSizeInformationSize, FsSizeInformationSize, OverflowNever},
-	FileFsDeviceInformation: {FsDeviceInformationSize, FsDeviceInformationSize, OverflowNever},
-	// MS-FSA 2.1.5.13.5: BlockAlign(FieldOffset(FileSystemName), 4) = 12.
-	FileFsAttributeInformation:  {align4(FsAttributeInformationSize), FsAttributeInformationSize, OverflowTruncate},
+	// MS-FSA 2.1.5.13.1: "If OutputBufferSize is smaller than
+	// BlockAlign(FieldOffset(FILE_FS_VOLUME_INFORMATION.VolumeLabel), 8),
+	// the operation MUST be failed with STATUS_INFO_LENGTH_MISMATCH" (24).
+	FileFsVolumeInformation:     {align8(FsVolumeInformationSize), FsVolumeInformationSize, OverflowTruncate},
+	FileFsSizeInformation:       {FsSizeInformationSize, FsSizeInformationSize, OverflowNever},
+	FileFsDeviceInformation:     {FsDeviceInformationSize, FsDeviceInformationSize, OverflowNever},
+	FileFsAttributeInformation:  {16, FsAttributeInformationSize, OverflowTruncate},
 	FileFsControlInformation:    {FsControlInformationSize, FsControlInformationSize, OverflowNever},
 	FileFsFullSizeInformation:   {FsFullSizeInformationSize, FsFullSizeInformationSize, OverflowNever},
 	FileFsObjectIDInformation:   {FsObjectIDInformationSize, FsObjectIDInformationSize, OverflowNever},
