@@ -305,6 +305,9 @@ func (b *BufRing) Close() error {
 	if b.mem == nil {
 		return nil
 	}
+	if b.r.closed {
+		return ErrClosed // the ring's Close unmapped it, or leaked it on purpose
+	}
 	reg := bufReg{Bgid: b.bgid}
 	_, err := b.r.register(unregPbufRing, "IORING_UNREGISTER_PBUF_RING", "5.19", unsafe.Pointer(&reg), 1)
 	delete(b.r.bufRings, b.bgid)

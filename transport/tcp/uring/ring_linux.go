@@ -365,6 +365,9 @@ func (r *Ring) slotOf(id RequestID) *slot {
 // whose last CQE (no IORING_CQE_F_MORE) is among them releases its slot, unpinning its
 // buffers.
 func (r *Ring) CQAdvance(n int) {
+	if r.closed {
+		return
+	}
 	head := load(r.cqHead)
 	n = min(n, int(load(r.cqTail)-head))
 	for i := range n {
@@ -453,6 +456,9 @@ func (r *Ring) WaitCQEs(dst []CQE, minN int, timeout time.Duration) error {
 	}
 }
 
+// Close must be called: a ring dropped with requests in flight still has their buffers
+// pinned, and the runtime panics when it finds the leaked pins.
+//
 // Close cancels the requests in flight, waits (up to 5s) for their completions so that no
 // buffer is released while the kernel may still use it, then unmaps the rings and closes
 // the descriptor. Requests that do not finish in time keep their memory mapped and their

@@ -5,6 +5,7 @@ package uring
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -262,6 +263,34 @@ func TestSpliceFileToSocket(t *testing.T) {
 	}
 	if b := <-got; !bytes.Equal(b, data) {
 		t.Fatalf("peer got %d bytes, not the file's %d", len(b), len(data))
+	}
+}
+
+func TestSpliceFixedFdIn(t *testing.T) {
+	requireOp(t, OpSplice)
+	r := newRing(t, Config{Entries: 8})
+	data := pattern(50_000, 6)
+	f := tempFile(t, data)
+	sock, peer := tcpPair(t)
+	prd, pwr := newPipe(t)
+	if err := r.RegisterFiles([]int{int(f.Fd()), prd, pwr}); err != nil {
+		t.Fatal(err)
+	}
+	got := readAll(peer, len(data))
+	s := getSQE(t, r)
+	s.PrepSplice(0, 0, 2, -1, len(data), unix.SPLICE_F_MOVE|SpliceFdInFixed) // both fixed
+	s.SetFlags(FlagIOLink | FlagFixedFile)
+	s.SetUserData(1)
+	s = getSQE(t, r)
+	s.PrepSplice(1, -1, sock, -1, len(data), unix.SPLICE_F_MOVE|SpliceFdInFixed) // in fixed
+	s.SetUserData(2)
+	submit(t, r)
+	m := byUserData(reap(t, r, 2, 5*time.Second))
+	if m[1].Res != int32(len(data)) || m[2].Res != int32(len(data)) {
+		t.Fatalf("splice with fixed files: %+v %+v", m[1], m[2])
+	}
+	if b := <-got; !bytes.Equal(b, data) {
+		t.Fatal("peer data differs")
 	}
 }
 
@@ -801,9 +830,21 @@ func TestCQOverflow(t *testing.T) {
 	}
 }
 
+func openFds(t *testing.T) int {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip(err)
+	}
+	return len(ents)
+}
+
 func TestCloseWithRequestsInFlight(t *testing.T) {
-	for iter := range 5 {
-		func() {
+	var fdsBefore int
+	for iter := range 6 {
+		if iter == 1 {
+			fdsBefore = openFds(t) // after the first round: the probe and test helpers are warm
+		}
+		t.Run(fmt.Sprint(iter), func(t *testing.T) {
 			features(t)
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
@@ -849,7 +890,10 @@ func TestCloseWithRequestsInFlight(t *testing.T) {
 				t.Fatalf("second Close = %v", err)
 			}
 			runtime.GC()
-		}()
+		})
+	}
+	if fds := openFds(t); fds > fdsBefore {
+		t.Errorf("%d descriptors open after 5 more rings, %d before", fds, fdsBefore)
 	}
 	leaked.Lock()
 	defer leaked.Unlock()

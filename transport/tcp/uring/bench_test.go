@@ -1,0 +1,218 @@
+//go:build linux
+
+package uring
+
+import (
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const benchSize = 64 << 20
+
+// drain reads from c until closed, reporting on done each time benchSize more bytes arrived.
+func drain(c net.Conn, done chan<- struct{}) {
+	buf := make([]byte, 1<<20)
+	var n int
+	for {
+		k, err := c.Read(buf)
+		n += k
+		for n >= benchSize {
+			n -= benchSize
+			done <- struct{}{}
+		}
+		if err != nil {
+			close(done)
+			return
+		}
+	}
+}
+
+// cpuTime is user+sys of the whole process: sender, receiver and io-wq workers.
+func cpuTime() time.Duration {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// benchFile is a 64 MiB temp file, read once so that it is in the page cache.
+func benchFile(b *testing.B) *os.File {
+	f := tempFile(b, pattern(benchSize, 9))
+	if _, err := io.Copy(io.Discard, io.NewSectionReader(f, 0, benchSize)); err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+// sender sends the 64 MiB file once per call, returning when the peer has all of it.
+type sender func()
+
+func goConnPair(b *testing.B) (net.Conn, net.Conn) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	peer, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { c.Close(); peer.Close() })
+	return c, peer
+}
+
+// goReadWrite: os.File.ReadAt + net.Conn.Write through a 256 KiB buffer.
+func goReadWrite(b *testing.B, f *os.File) sender {
+	c, peer := goConnPair(b)
+	done := make(chan struct{}, 1)
+	go drain(peer, done)
+	buf := make([]byte, 256<<10)
+	return func() {
+		for off := int64(0); off < benchSize; {
+			n, err := f.ReadAt(buf, off)
+			if n == 0 && err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.Write(buf[:n]); err != nil {
+				b.Fatal(err)
+			}
+			off += int64(n)
+		}
+		<-done
+	}
+}
+
+// goSendfile: io.Copy from the file, which net.TCPConn.ReadFrom turns into sendfile(2).
+func goSendfile(b *testing.B, f *os.File) sender {
+	c, peer := goConnPair(b)
+	done := make(chan struct{}, 1)
+	go drain(peer, done)
+	return func() {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.Copy(c, io.LimitReader(f, benchSize)); err != nil {
+			b.Fatal(err)
+		}
+		<-done
+	}
+}
+
+// ringSplice: IORING_OP_SPLICE file -> pipe -> socket in linked 1 MiB pairs. The ring must
+// already exist on the calling (locked) goroutine.
+func ringSplice(b *testing.B, r *Ring, f *os.File) sender {
+	sock, peer := tcpPair(b)
+	prd, pwr := newPipe(b)
+	done := make(chan struct{}, 1)
+	go drain(peer, done)
+	const chunk = 1 << 20
+	var cqes [4]CQE
+	return func() {
+		for off := 0; off < benchSize; {
+			n := min(benchSize-off, chunk)
+			spliceFile(b, r, int(f.Fd()), int64(off), n, prd, pwr, sock)
+			if _, err := r.SubmitAndWait(2); err != nil {
+				b.Fatal(err)
+			}
+			var in, out int32
+			for got := 0; got < 2; {
+				if err := r.WaitCQEs(nil, 1, -1); err != nil {
+					b.Fatal(err)
+				}
+				k := r.PeekCQEs(cqes[:])
+				for _, c := range cqes[:k] {
+					switch {
+					case c.UserData == 1 && c.Res > 0:
+						in = c.Res
+					case c.UserData == 2 && c.Res > 0:
+						out = c.Res
+					case c.UserData == 1 || c.Res != -int32(unix.ECANCELED):
+						b.Fatalf("splice %+v", c)
+					}
+				}
+				r.CQAdvance(k)
+				got += k
+			}
+			for out < in { // a short file->pipe splice cancels the linked send
+				s := getSQE(b, r)
+				s.PrepSplice(prd, -1, sock, -1, int(in-out), unix.SPLICE_F_MOVE)
+				if _, err := r.SubmitAndWait(1); err != nil {
+					b.Fatal(err)
+				}
+				c, _ := r.WaitCQE(-1)
+				r.CQAdvance(1)
+				if c.Res <= 0 {
+					b.Fatalf("splice pipe->socket %+v", c)
+				}
+				out += c.Res
+			}
+			off += int(in)
+		}
+		<-done
+	}
+}
+
+type tally struct {
+	wall, cpu time.Duration
+	n         int
+}
+
+func (t *tally) run(send sender) {
+	w, c := time.Now(), cpuTime()
+	send()
+	t.wall += time.Since(w)
+	t.cpu += cpuTime() - c
+	t.n++
+}
+
+func (t *tally) mbps() float64 { return float64(t.n) * benchSize / 1e6 / t.wall.Seconds() }
+
+func (t *tally) cpuPerGB() float64 { return t.cpu.Seconds() / (float64(t.n) * benchSize / 1e9) }
+
+func (t *tally) report(b *testing.B, name string) {
+	b.ReportMetric(t.mbps(), name+"-MB/s")
+	b.ReportMetric(t.cpuPerGB(), name+"-cpu-s/GB")
+}
+
+// BenchmarkFileToSocket sends 64 MiB from a page-cached file to a loopback TCP socket
+// per iteration. go-read-write (os.File.ReadAt + net.Conn.Write, 256 KiB buffer) and
+// ring-splice (linked IORING_OP_SPLICE file -> pipe -> socket, 1 MiB chunks) run
+// alternately in the same loop so that both see the same machine load; go-sendfile
+// (io.Copy, i.e. sendfile(2)) is the reference for what the splice path can reach.
+// Reported: MB/s and CPU seconds (user+sys from getrusage, whole process: receiver and
+// io-wq workers included) per GB for each, and the ring/go ratios.
+func BenchmarkFileToSocket(b *testing.B) {
+	requireOp(b, OpSplice)
+	f := benchFile(b)
+	r := newRing(b, Config{Entries: 16})
+	peers := []struct {
+		name string
+		send sender
+		t    tally
+	}{
+		{name: "go-read-write", send: goReadWrite(b, f)},
+		{name: "ring-splice", send: ringSplice(b, r, f)},
+		{name: "go-sendfile", send: goSendfile(b, f)},
+	}
+	b.SetBytes(int64(len(peers)) * benchSize)
+	b.ReportAllocs()
+	for b.Loop() {
+		for i := range peers {
+			peers[i].t.run(peers[i].send)
+		}
+	}
+	for i := range peers {
+		peers[i].t.report(b, peers[i].name)
+	}
+	g, rs := &peers[0].t, &peers[1].t
+	b.ReportMetric(rs.mbps()/g.mbps(), "ring/go-throughput")
+	b.ReportMetric(rs.cpuPerGB()/g.cpuPerGB(), "ring/go-cpu")
+}
