@@ -15,6 +15,9 @@ const (
 	StatusNoMoreFiles            Status = 0x80000006
 	StatusStoppedOnSymlink       Status = 0x8000002D
 	StatusUnsuccessful           Status = 0xC0000001
+	StatusInternalError          Status = 0xC00000E5
+	StatusInvalidViewSize        Status = 0xC000001F
+	StatusUnexpectedIOError      Status = 0xC00000E9
 	StatusNotImplemented         Status = 0xC0000002
 	StatusInvalidInfoClass       Status = 0xC0000003
 	StatusInfoLengthMismatch     Status = 0xC0000004

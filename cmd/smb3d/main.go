@@ -1,0 +1,313 @@
+// Command smb3d is an SMB2/3 file server.
+//
+//	smb3d -c /etc/smb3d/smb3d.conf        serve the configured shares
+//	smb3d demo [-dir DIR] [-listen ADDR]  serve a local folder on loopback with a generated user
+//	smb3d user add|passwd|del|list --file USERS [--password P] NAME
+//	smb3d check -c CONF                    validate a configuration file
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+
+	"smb3d/smb3/auth"
+	"smb3d/smb3/server"
+	"smb3d/transport/tcp"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "user":
+			exit(userCmd(os.Args[2:]))
+		case "demo":
+			exit(demoCmd(os.Args[2:]))
+		case "check":
+			exit(checkCmd(os.Args[2:]))
+		case "serve":
+			exit(serveCmd(os.Args[2:]))
+		case "help", "-h", "--help":
+			usage()
+			return
+		}
+	}
+	exit(serveCmd(os.Args[1:]))
+}
+
+func usage() {
+	fmt.Fprint(os.Stderr, `usage:
+  smb3d [serve] -c CONF [-listen ADDR]   serve the shares of CONF
+  smb3d demo [-dir DIR] [-listen ADDR]   share DIR/share on loopback with a generated user
+  smb3d user add|passwd --file USERS [--password P] NAME
+  smb3d user del --file USERS NAME
+  smb3d user list --file USERS
+  smb3d check -c CONF                    validate CONF and exit
+`)
+}
+
+func exit(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "smb3d:", err)
+		os.Exit(1)
+	}
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func checkCmd(args []string) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	conf := fs.String("c", "/etc/smb3d/smb3d.conf", "configuration file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*conf)
+	if err != nil {
+		return err
+	}
+	if cfg.UsersFile != "" {
+		if _, err := auth.LoadUsers(cfg.UsersFile); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("%s: OK (%d shares, listening on %s)\n", *conf, len(cfg.Shares), strings.Join(cfg.Listen, ", "))
+	return nil
+}
+
+func serveCmd(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	conf := fs.String("c", "/etc/smb3d/smb3d.conf", "configuration file")
+	var listen listFlag
+	fs.Var(&listen, "listen", "address to listen on (repeatable; overrides the config)")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error (overrides the config)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*conf)
+	if err != nil {
+		return err
+	}
+	if len(listen) > 0 {
+		cfg.Listen = listen
+	}
+	if *logLevel != "" {
+		if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+			return fmt.Errorf("-log-level: %w", err)
+		}
+	}
+	return run(cfg, nil)
+}
+
+// run starts the server and blocks until a signal or a listener failure.
+// ready, if set, is called once every listener is up.
+func run(cfg *Config, ready func()) error {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	users := auth.NewUsers()
+	if cfg.UsersFile != "" {
+		u, err := auth.LoadUsers(cfg.UsersFile)
+		if err != nil {
+			return err
+		}
+		users = u
+	}
+	if len(cfg.Shares) == 0 {
+		return errors.New("no shares configured")
+	}
+	srv, err := server.New(server.Config{
+		NetBIOSName:        cfg.ServerName,
+		Domain:             cfg.Workgroup,
+		Users:              users,
+		Shares:             cfg.Shares,
+		SigningRequired:    cfg.SigningRequired,
+		EncryptData:        cfg.EncryptData,
+		RejectUnencrypted:  cfg.EncryptRequired,
+		MinDialect:         cfg.MinProtocol,
+		MaxDialect:         cfg.MaxProtocol,
+		Multichannel:       cfg.Multichannel,
+		AllowGuest:         cfg.GuestOK,
+		MaxConnections:     cfg.MaxConnections,
+		MaxOpensPerSession: cfg.MaxOpens,
+		AuthTimeout:        secs(cfg.AuthTimeout),
+		Logger:             log,
+	})
+	if err != nil {
+		return err
+	}
+	var ls []*tcp.Listener
+	for _, a := range cfg.Listen {
+		l, err := tcp.Listen(a)
+		if err != nil {
+			for _, x := range ls {
+				x.Close()
+			}
+			srv.Close()
+			return fmt.Errorf("listen %s: %w", a, err)
+		}
+		ls = append(ls, l)
+	}
+	errc := make(chan error, len(ls))
+	var wg sync.WaitGroup
+	for _, l := range ls {
+		fmt.Fprintf(os.Stderr, "smb3d: listening on %s\n", l.Addr())
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errc <- srv.Serve(l)
+		}()
+	}
+	if ready != nil {
+		ready()
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case s := <-sig:
+		log.Info("shutting down", "signal", s.String())
+		srv.Close()
+		wg.Wait()
+		return nil
+	case err := <-errc:
+		srv.Close()
+		if errors.Is(err, server.ErrServerClosed) {
+			return nil
+		}
+		return err
+	}
+}
+
+func userCmd(args []string) error {
+	if len(args) == 0 {
+		usage()
+		return errors.New("user: missing action")
+	}
+	action := args[0]
+	fs := flag.NewFlagSet("user "+action, flag.ContinueOnError)
+	file := fs.String("file", "/etc/smb3d/users", "users file")
+	pass := fs.String("password", "", "password (read from standard input when absent)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	users, err := auth.LoadUsers(*file)
+	if errors.Is(err, os.ErrNotExist) {
+		users, err = auth.NewUsers(), nil
+	}
+	if err != nil {
+		return err
+	}
+	switch action {
+	case "list":
+		for _, n := range users.Names() {
+			fmt.Println(n)
+		}
+		return nil
+	case "add", "passwd", "del":
+	default:
+		return fmt.Errorf("user: unknown action %q (add, passwd, del, list)", action)
+	}
+	if fs.NArg() != 1 {
+		return fmt.Errorf("user %s: want exactly one user name", action)
+	}
+	name := fs.Arg(0)
+	if name == "" || strings.ContainsAny(name, ":\n\r") {
+		return fmt.Errorf("user %s: invalid user name %q", action, name)
+	}
+	switch action {
+	case "del":
+		if !users.Delete(name) {
+			return fmt.Errorf("user del: no user %q", name)
+		}
+	case "passwd":
+		if _, ok := users.Lookup(name); !ok {
+			return fmt.Errorf("user passwd: no user %q", name)
+		}
+		fallthrough
+	case "add":
+		p := *pass
+		if p == "" {
+			fmt.Fprintf(os.Stderr, "password for %s: ", name)
+			line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+			if err != nil && line == "" {
+				return fmt.Errorf("user %s: reading password: %w", action, err)
+			}
+			p = strings.TrimRight(line, "\r\n")
+		}
+		if p == "" {
+			return fmt.Errorf("user %s: empty password", action)
+		}
+		users.Set(name, auth.NTHash(p))
+	}
+	if err := os.MkdirAll(filepath.Dir(*file), 0o755); err != nil {
+		return err
+	}
+	return users.Save(*file)
+}
+
+// demoCmd is the embedded default: a share on a local folder, loopback only,
+// a generated user whose credentials are printed.
+func demoCmd(args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	dir := fs.String("dir", ".cache/demo", "state folder; the share is DIR/share")
+	listen := fs.String("listen", "127.0.0.1:4455", "loopback address to listen on")
+	user := fs.String("user", "smb3d", "user name to create")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		return err
+	}
+	shareDir := filepath.Join(abs, "share")
+	if err := os.MkdirAll(shareDir, 0o755); err != nil {
+		return err
+	}
+	pass := randomPassword(16)
+	users := auth.NewUsers()
+	users.Set(*user, auth.NTHash(pass))
+	usersFile := filepath.Join(abs, "users")
+	if err := users.Save(usersFile); err != nil {
+		return err
+	}
+	cfg := defaultConfig()
+	cfg.Listen = []string{*listen}
+	cfg.UsersFile = usersFile
+	cfg.MinProtocol = 0x0202
+	cfg.Shares = []server.ShareConfig{{Name: "share", Path: shareDir}}
+	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("-log-level: %w", err)
+	}
+	host, port, _ := strings.Cut(*listen, ":")
+	return run(cfg, func() {
+		fmt.Printf(`
+smb3d demo is serving %s as \\%s\share
+  user:     %s
+  password: %s
+connect with:
+  smbclient //%s/share -p %s -U '%s%%%s' -m SMB3
+stop with Ctrl-C
+`, shareDir, host, *user, pass, host, port, *user, pass)
+	})
+}
+
+func randomPassword(n int) string {
+	const chars = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+	b := make([]byte, n)
+	for i := range b {
+		k, _ := rand.Int(rand.Reader, big.NewInt(int64(len(chars))))
+		b[i] = chars[k.Int64()]
+	}
+	return string(b)
+}

@@ -1,0 +1,386 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"smb3d/smb3/crypt"
+	"smb3d/smb3/wire"
+	"smb3d/transport"
+)
+
+// Limits on what a connection may send, by state.
+const (
+	maxPreAuthMessage = 64 << 10 // before a session is authenticated
+	maxChainLen       = 64       // requests in one compound chain
+)
+
+// conn is one transport connection: an SMB2 channel.
+type conn struct {
+	srv *Server
+	t   transport.Conn
+	log *slog.Logger
+
+	// Negotiated state: written once by NEGOTIATE under mu, then read-only.
+	mu            sync.Mutex
+	negotiated    bool
+	dialect       wire.Dialect
+	clientGUID    [16]byte
+	clientCaps    uint32
+	clientSecMode uint16
+	signingAlg    uint16
+	cipherID      uint16
+	preauth       crypt.PreauthHash
+	smb1Negotiate bool
+	authed        bool // a session finished authentication on this channel
+
+	// Credits and the command sequence window (MS-SMB2 3.3.1.1, 3.3.1.2).
+	creditMu sync.Mutex
+	seqLo    uint64              // lowest message id not yet used
+	seqHi    uint64              // one past the highest granted
+	used     map[uint64]struct{} // ids in [seqLo, seqHi) used out of order
+
+	// Requests in progress, for CANCEL.
+	reqMu    sync.Mutex
+	byMsgID  map[uint64]*request
+	byAsync  map[uint64]*request
+
+	// Channels of sessions on this connection: the signing key per channel.
+	chMu     sync.Mutex
+	channels map[uint64]*channel
+
+	closeOnce sync.Once
+	done      chan struct{}
+	inflight  sync.WaitGroup
+	sem       chan struct{}
+	lastRecv  time.Time
+}
+
+// channel is a session's binding to one connection (MS-SMB2 3.3.1.14).
+type channel struct {
+	sess   *session
+	signer crypt.Signer
+}
+
+func newConn(s *Server, t transport.Conn) *conn {
+	c := &conn{
+		srv:      s,
+		t:        t,
+		log:      s.log.With("remote", t.RemoteAddr().String()),
+		seqHi:    1,
+		used:     make(map[uint64]struct{}),
+		byMsgID:  make(map[uint64]*request),
+		byAsync:  make(map[uint64]*request),
+		channels: make(map[uint64]*channel),
+		done:     make(chan struct{}),
+		sem:      make(chan struct{}, 512),
+	}
+	t.SetMaxMessage(maxPreAuthMessage)
+	return c
+}
+
+// ConnError is a connection-fatal error with a reason token for metrics.
+type ConnError struct {
+	Reason string
+	Err    error
+}
+
+func (e *ConnError) Error() string {
+	if e.Err != nil {
+		return e.Reason + ": " + e.Err.Error()
+	}
+	return e.Reason
+}
+func (e *ConnError) Unwrap() error { return e.Err }
+
+func connErr(reason string, err error) error { return &ConnError{Reason: reason, Err: err} }
+
+func (c *conn) serve() {
+	defer c.srv.removeConn(c)
+	authTimer := time.AfterFunc(c.srv.cfg.AuthTimeout, func() {
+		c.mu.Lock()
+		ok := c.authed
+		c.mu.Unlock()
+		if !ok {
+			c.srv.reject("auth-timeout", "remote", c.t.RemoteAddr().String())
+			c.close(connErr("auth-timeout", nil))
+		}
+	})
+	defer authTimer.Stop()
+	var err error
+	for {
+		var msg []byte
+		msg, err = c.t.ReadMessage()
+		if err != nil {
+			break
+		}
+		if err = c.receive(msg); err != nil {
+			break
+		}
+	}
+	c.close(err)
+}
+
+func (c *conn) close(err error) {
+	c.closeOnce.Do(func() {
+		close(c.done)
+		c.t.Close()
+		var ce *ConnError
+		switch {
+		case err == nil, errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed), errors.Is(err, ErrServerClosed):
+			c.log.Debug("connection closed")
+		case errors.As(err, &ce):
+			c.srv.stats.Rejections.Add(1)
+			c.log.Warn("connection dropped", "reason", ce.Reason, "err", err)
+		default:
+			c.log.Info("connection closed", "err", err)
+		}
+		// Cancel what is pending, then tear down this channel's sessions.
+		c.reqMu.Lock()
+		pend := make([]*request, 0, len(c.byAsync))
+		for _, r := range c.byAsync {
+			pend = append(pend, r)
+		}
+		c.reqMu.Unlock()
+		for _, r := range pend {
+			r.cancel()
+		}
+		go func() {
+			c.inflight.Wait()
+			c.chMu.Lock()
+			chs := c.channels
+			c.channels = nil
+			c.chMu.Unlock()
+			for _, ch := range chs {
+				ch.sess.channelGone(c)
+			}
+		}()
+	})
+}
+
+// receive handles one transport message: an SMB1 negotiate, an encrypted
+// message, or an SMB2 message or compound chain.
+func (c *conn) receive(msg []byte) error {
+	if wire.IsSMB1(msg) {
+		return c.negotiateSMB1(msg)
+	}
+	var encSess *session
+	if len(msg) >= 4 && string(msg[:4]) == "\xfdSMB" {
+		pt, sess, err := c.decrypt(msg)
+		if err != nil {
+			return err
+		}
+		msg, encSess = pt, sess
+	} else if len(msg) >= 4 && string(msg[:4]) == "\xfcSMB" {
+		return connErr("compression-unsupported", nil)
+	}
+	if err := wire.Header(msg).Validate(); err != nil {
+		return connErr("bad-header", err)
+	}
+	// Split the chain and charge credits in arrival order.
+	var reqs []*request
+	for rest := msg; len(rest) > 0; {
+		n, more, err := wire.SplitCompound(rest)
+		if err != nil {
+			return connErr("bad-compound", err)
+		}
+		m := rest[:n]
+		if err := wire.Header(m).Validate(); err != nil {
+			return connErr("bad-header", err)
+		}
+		r := &request{c: c, msg: m, hdr: wire.Header(m), encSess: encSess}
+		reqs = append(reqs, r)
+		if len(reqs) > maxChainLen {
+			return connErr("chain-too-long", nil)
+		}
+		if !more {
+			break
+		}
+		rest = rest[n:]
+	}
+	if reqs[0].hdr.Command() == wire.CmdCancel && len(reqs) == 1 {
+		c.cancel(reqs[0])
+		return nil
+	}
+	for _, r := range reqs {
+		if r.hdr.Command() == wire.CmdCancel {
+			continue
+		}
+		if err := c.chargeCredits(r.hdr); err != nil {
+			return err
+		}
+	}
+	c.mu.Lock()
+	negotiated := c.negotiated
+	c.mu.Unlock()
+	if !negotiated {
+		if reqs[0].hdr.Command() != wire.CmdNegotiate || len(reqs) != 1 {
+			return connErr("not-negotiated", fmt.Errorf("%v before NEGOTIATE", reqs[0].hdr.Command()))
+		}
+		return c.runChain(reqs)
+	}
+	c.registerSync(reqs)
+	select {
+	case c.sem <- struct{}{}:
+	case <-c.done:
+		return net.ErrClosed
+	}
+	c.inflight.Add(1)
+	go func() {
+		defer func() { <-c.sem; c.inflight.Done() }()
+		if err := c.runChain(reqs); err != nil {
+			c.close(err)
+		}
+	}()
+	return nil
+}
+
+// chargeCredits checks a request's MessageId and CreditCharge against the
+// command sequence window (MS-SMB2 3.3.5.2.3) and consumes them.
+func (c *conn) chargeCredits(h wire.Header) error {
+	c.creditMu.Lock()
+	defer c.creditMu.Unlock()
+	mid := h.MessageID()
+	charge := uint64(h.CreditCharge())
+	if charge == 0 {
+		charge = 1
+	}
+	if charge > 1 && c.dialect == wire.Dialect202 {
+		charge = 1
+	}
+	if mid == ^uint64(0) {
+		return connErr("bad-message-id", fmt.Errorf("message id %#x", mid))
+	}
+	if mid < c.seqLo || mid+charge > c.seqHi || mid+charge < mid {
+		return connErr("message-id-outside-window", fmt.Errorf("id %d charge %d window [%d,%d)", mid, charge, c.seqLo, c.seqHi))
+	}
+	for i := mid; i < mid+charge; i++ {
+		if _, dup := c.used[i]; dup {
+			return connErr("message-id-reused", fmt.Errorf("id %d", i))
+		}
+	}
+	for i := mid; i < mid+charge; i++ {
+		c.used[i] = struct{}{}
+	}
+	for {
+		if _, ok := c.used[c.seqLo]; !ok {
+			break
+		}
+		delete(c.used, c.seqLo)
+		c.seqLo++
+	}
+	return nil
+}
+
+// grantCredits decides the credits of a response (MS-SMB2 3.3.1.2).
+func (c *conn) grantCredits(requested, charge uint16) uint16 {
+	c.creditMu.Lock()
+	defer c.creditMu.Unlock()
+	outstanding := c.seqHi - c.seqLo - uint64(len(c.used))
+	max := uint64(c.srv.cfg.MaxCredits)
+	want := uint64(requested)
+	if want == 0 {
+		want = 1
+	}
+	if outstanding+want > max {
+		if outstanding >= max {
+			want = 0
+		} else {
+			want = max - outstanding
+		}
+	}
+	if outstanding+want == 0 {
+		want = 1
+	}
+	c.seqHi += want
+	return uint16(want)
+}
+
+// sessionChannel returns this connection's channel of session id.
+func (c *conn) channel(id uint64) *channel {
+	c.chMu.Lock()
+	defer c.chMu.Unlock()
+	return c.channels[id]
+}
+
+func (c *conn) addChannel(s *session, signer crypt.Signer) {
+	c.chMu.Lock()
+	if c.channels != nil {
+		c.channels[s.id] = &channel{sess: s, signer: signer}
+	}
+	c.chMu.Unlock()
+}
+
+func (c *conn) removeChannel(id uint64) {
+	c.chMu.Lock()
+	delete(c.channels, id)
+	c.chMu.Unlock()
+}
+
+func (c *conn) decrypt(msg []byte) ([]byte, *session, error) {
+	id, err := crypt.TransformSessionID(msg)
+	if err != nil {
+		return nil, nil, connErr("bad-transform", err)
+	}
+	sess := c.srv.lookupSession(id)
+	if sess == nil || sess.decrypter() == nil {
+		return nil, nil, connErr("transform-unknown-session", fmt.Errorf("session %#x", id))
+	}
+	pt, err := sess.decrypter().Open(nil, msg)
+	if err != nil {
+		return nil, nil, connErr("decrypt-failed", err)
+	}
+	return pt, sess, nil
+}
+
+// send writes one response chain, sealing it when enc is set.
+func (c *conn) send(chain []byte, enc *session) error {
+	if enc != nil {
+		e := enc.encrypter()
+		if e == nil {
+			return connErr("no-encryption-key", nil)
+		}
+		out := e.Seal(make([]byte, 0, len(chain)+e.Overhead()), chain, enc.id)
+		return c.t.WriteMessage(out)
+	}
+	return c.t.WriteMessage(chain)
+}
+
+func (c *conn) registerSync(reqs []*request) {
+	c.reqMu.Lock()
+	for _, r := range reqs {
+		c.byMsgID[r.hdr.MessageID()] = r
+	}
+	c.reqMu.Unlock()
+}
+
+func (c *conn) unregister(r *request) {
+	c.reqMu.Lock()
+	if c.byMsgID[r.hdr.MessageID()] == r {
+		delete(c.byMsgID, r.hdr.MessageID())
+	}
+	if r.asyncID != 0 && c.byAsync[r.asyncID] == r {
+		delete(c.byAsync, r.asyncID)
+	}
+	c.reqMu.Unlock()
+}
+
+// cancel handles SMB2 CANCEL (MS-SMB2 3.3.5.16): no response is sent.
+func (c *conn) cancel(r *request) {
+	var target *request
+	c.reqMu.Lock()
+	if r.hdr.IsAsync() {
+		target = c.byAsync[r.hdr.AsyncID()]
+	} else {
+		target = c.byMsgID[r.hdr.MessageID()]
+	}
+	c.reqMu.Unlock()
+	if target != nil {
+		target.cancel()
+	}
+}

@@ -1,0 +1,411 @@
+package server
+
+import (
+	"errors"
+	"strings"
+	"syscall"
+
+	"smb3d/smb3/fscc"
+	"smb3d/smb3/vfs"
+	"smb3d/smb3/wire"
+)
+
+// parseCreateName turns a CREATE name into a share-relative path with '/'
+// separators; MS-SMB2 3.3.5.9 and MS-FSCC 2.1.5 say what is valid.
+func parseCreateName(raw []byte) (string, wire.Status) {
+	name, ok := decodeName(raw)
+	if !ok {
+		return "", wire.StatusInvalidParameter
+	}
+	if name == "" {
+		return "", 0
+	}
+	if name[0] == '\\' || name[0] == '/' {
+		return "", wire.StatusInvalidParameter
+	}
+	if i := strings.IndexByte(name, ':'); i >= 0 {
+		stream := name[i:]
+		name = name[:i]
+		if !strings.EqualFold(stream, "::$DATA") {
+			// Named streams are not stored by this backend.
+			if name == "" {
+				return "", wire.StatusObjectNameInvalid
+			}
+			return "", wire.StatusObjectNameNotFound
+		}
+	}
+	name = strings.TrimSuffix(name, `\`)
+	parts := strings.Split(name, `\`)
+	for _, p := range parts {
+		switch p {
+		case "":
+			return "", wire.StatusObjectNameInvalid
+		case ".", "..":
+			return "", wire.StatusObjectPathSyntaxBad
+		}
+		for _, ch := range p {
+			if ch < 0x20 || strings.ContainsRune(`"*/:<>?|`, ch) {
+				return "", wire.StatusObjectNameInvalid
+			}
+		}
+		if len(p) > 255 {
+			return "", wire.StatusObjectNameInvalid
+		}
+	}
+	return strings.Join(parts, "/"), 0
+}
+
+// fileInfo converts a vfs.Info for the fscc encoders.
+func fileInfo(in *vfs.Info) fscc.FileInfo {
+	return fscc.FileInfo{
+		Name:           in.Name,
+		FileID:         in.FileID,
+		Creation:       filetime(in.Birth),
+		Access:         filetime(in.Access),
+		Write:          filetime(in.Write),
+		Change:         filetime(in.Change),
+		EndOfFile:      in.Size,
+		AllocationSize: allocSize(in),
+		Attributes:     in.Attributes,
+		Nlink:          in.Nlink,
+		Directory:      in.IsDir,
+	}
+}
+
+func allocSize(in *vfs.Info) int64 {
+	if in.IsDir {
+		return 0
+	}
+	return in.AllocSize
+}
+
+// Create context names (MS-SMB2 2.2.13.2).
+const (
+	ctxExtA = "ExtA"
+	ctxSecD = "SecD"
+	ctxDHnQ = "DHnQ"
+	ctxDHnC = "DHnC"
+	ctxAlSi = "AlSi"
+	ctxMxAc = "MxAc"
+	ctxTWrp = "TWrp"
+	ctxQFid = "QFid"
+	ctxRqLs = "RqLs"
+	ctxDH2Q = "DH2Q"
+	ctxDH2C = "DH2C"
+)
+
+// handleCreate is SMB2 CREATE (MS-SMB2 3.3.5.9).
+func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
+	req := wire.CreateRequest(r.msg)
+	t := r.tree
+	srv := r.c.srv
+	if t.share.ipc {
+		// Named pipes are served by the RPC layer, which is not built yet.
+		return out, wire.StatusObjectNameNotFound
+	}
+	if req.ImpersonationLevel() > 3 {
+		return out, wire.StatusBadImpersonationLevel
+	}
+	opts := req.CreateOptions()
+	disp := req.CreateDisposition()
+	if opts&^optValidMask != 0 || disp > fileOverwriteIf {
+		return out, wire.StatusInvalidParameter
+	}
+	if opts&(optDirectoryFile|optNonDirectoryFile) == optDirectoryFile|optNonDirectoryFile {
+		return out, wire.StatusInvalidParameter
+	}
+	if opts&optReserveOpfilter != 0 {
+		return out, wire.StatusNotSupported
+	}
+	if opts&optOpenByFileID != 0 {
+		return out, wire.StatusNotSupported
+	}
+	attrs := req.FileAttributes()
+	if attrs&^0x00007FB7 != 0 || attrs&fscc.FileAttributeDirectory != 0 && opts&optDirectoryFile == 0 {
+		if attrs&^0x00007FB7 != 0 {
+			return out, wire.StatusInvalidParameter
+		}
+	}
+	access := req.DesiredAccess()
+	if access&^accessValidMask != 0 {
+		return out, wire.StatusAccessDenied
+	}
+	if access&accessSystemSecurity != 0 {
+		return out, wire.StatusPrivilegeNotHeld
+	}
+	if req.ShareAccess()&^0x7 != 0 {
+		return out, wire.StatusInvalidParameter
+	}
+	ctxs, err := wire.ParseCreateContexts(req.ContextsBuffer())
+	if err != nil {
+		return out, wire.StatusInvalidParameter
+	}
+	path, status := parseCreateName(req.Name())
+	if status != 0 {
+		return out, status
+	}
+	if access == 0 && opts&optDeleteOnClose == 0 {
+		// No access at all is allowed only as a query of existence in
+		// Windows when attributes are read; map to read attributes.
+	}
+	if access&maximumAllowed != 0 {
+		access |= t.access
+	}
+	access = genericMapping(access &^ maximumAllowed)
+	if opts&optDeleteOnClose != 0 && access&accessDelete == 0 {
+		return out, wire.StatusInvalidParameter
+	}
+	ro := t.share.cfg.ReadOnly
+	if ro && (access&writeAccessMask != 0 || disp != fileOpen && disp != fileOpenIf || opts&optDeleteOnClose != 0) {
+		if access&writeAccessMask != 0 || opts&optDeleteOnClose != 0 || disp == fileCreate || disp == fileOverwrite || disp == fileOverwriteIf || disp == fileSupersede {
+			return out, wire.StatusAccessDenied
+		}
+	}
+	var wantMxAc, wantQFid bool
+	var eas []fscc.FullEa
+	var allocHint int64 = -1
+	for _, c := range ctxs {
+		switch c.Name {
+		case ctxMxAc:
+			wantMxAc = true
+		case ctxQFid:
+			wantQFid = true
+		case ctxExtA:
+			eas, err = fscc.DecodeFullEaInformation(c.Data)
+			if err != nil {
+				return out, wire.StatusInvalidParameter
+			}
+		case ctxAlSi:
+			if len(c.Data) < 8 {
+				return out, wire.StatusInvalidParameter
+			}
+			allocHint = int64(le.Uint64(c.Data))
+		case ctxDHnC, ctxDH2C:
+			// No durable handle can be found to reconnect to.
+			return out, wire.StatusObjectNameNotFound
+		}
+	}
+
+	r.sess.mu.Lock()
+	tooMany := r.sess.nopens >= srv.cfg.MaxOpensPerSession
+	r.sess.mu.Unlock()
+	if tooMany {
+		srv.reject("max-opens", "session", r.sess.id)
+		return out, wire.StatusInsufficientResources
+	}
+
+	fsys := t.share.fs
+	var f *vfs.File
+	action := actionOpened
+	isDir := false
+	for attempt := 0; ; attempt++ {
+		info, serr := fsys.Stat(path)
+		exists := serr == nil
+		if serr != nil && !errors.Is(serr, syscall.ENOENT) {
+			return out, statusOf(serr)
+		}
+		if exists {
+			isDir = info.IsDir
+			if path == "" && disp != fileOpen && disp != fileOpenIf {
+				return out, wire.StatusAccessDenied
+			}
+			switch disp {
+			case fileCreate:
+				return out, wire.StatusObjectNameCollision
+			case fileSupersede, fileOverwrite, fileOverwriteIf:
+				if isDir {
+					return out, wire.StatusInvalidParameter
+				}
+			}
+			if isDir && opts&optNonDirectoryFile != 0 {
+				return out, wire.StatusFileIsADirectory
+			}
+			if !isDir && opts&optDirectoryFile != 0 {
+				return out, wire.StatusNotADirectory
+			}
+			if !isDir && info.Attributes&fscc.FileAttributeReadonly != 0 {
+				if access&(fileWriteData|fileAppendData) != 0 || disp == fileOverwrite || disp == fileOverwriteIf || disp == fileSupersede {
+					return out, wire.StatusAccessDenied
+				}
+				if opts&optDeleteOnClose != 0 {
+					return out, wire.StatusCannotDelete
+				}
+			}
+			if disp == fileOverwrite || disp == fileOverwriteIf || disp == fileSupersede {
+				// Overwrite needs write access (MS-FSA 2.1.5.1.2).
+				access |= fileWriteData
+			}
+			fl := vfs.OpenFlags{Directory: isDir, NonDirectory: !isDir, Write: !isDir && access&(fileWriteData|fileAppendData) != 0}
+			f, _, err = fsys.OpenFile(path, fl, 0)
+			if err != nil {
+				if errors.Is(err, syscall.ENOENT) && attempt < 3 {
+					continue
+				}
+				return out, statusOf(err)
+			}
+			switch disp {
+			case fileSupersede:
+				action = actionSuperseded
+			case fileOverwrite, fileOverwriteIf:
+				action = actionOverwritten
+			}
+			break
+		}
+		// Not there.
+		if disp == fileOpen || disp == fileOverwrite {
+			return out, statusOf(serr)
+		}
+		if ro {
+			return out, wire.StatusAccessDenied
+		}
+		isDir = opts&optDirectoryFile != 0
+		fl := vfs.OpenFlags{Create: true, Excl: true, Directory: isDir, NonDirectory: !isDir, Write: !isDir}
+		f, _, err = fsys.OpenFile(path, fl, 0)
+		if err != nil {
+			if errors.Is(err, syscall.EEXIST) && attempt < 3 {
+				continue
+			}
+			return out, statusOf(err)
+		}
+		action = actionCreated
+		break
+	}
+
+	// Share modes and pending deletes, under the node table lock.
+	info, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return out, statusOf(err)
+	}
+	o := &open{
+		id:      wire.FileID{Persistent: srv.newID(), Volatile: srv.newID()},
+		tree:    t,
+		sess:    r.sess,
+		f:       f,
+		isDir:   isDir,
+		access:  access,
+		shareAc: req.ShareAccess(),
+		options: opts,
+		name:    strings.ReplaceAll(path, "/", `\`),
+	}
+	if opts&optWriteThrough != 0 {
+		o.mode |= fscc.FileWriteThrough
+	}
+	key := nodeKey{info.Dev, info.FileID}
+	srv.nodes.mu.Lock()
+	n := srv.nodes.nodes[key]
+	if n == nil {
+		n = &fileNode{key: key, path: f.Name(), share: t.share}
+		srv.nodes.nodes[key] = n
+	}
+	if n.deletePending {
+		srv.nodes.mu.Unlock()
+		f.Close()
+		return out, wire.StatusDeletePending
+	}
+	for _, x := range n.opens {
+		if shareConflict(x, access, o.shareAc) {
+			if len(n.opens) == 0 {
+				delete(srv.nodes.nodes, key)
+			}
+			srv.nodes.mu.Unlock()
+			f.Close()
+			return out, wire.StatusSharingViolation
+		}
+	}
+	o.node = n
+	n.opens = append(n.opens, o)
+	srv.nodes.mu.Unlock()
+	if opts&optDeleteOnClose != 0 {
+		o.docOnClose = true
+	}
+
+	// Overwrite and supersede truncate and reset attributes; new files
+	// take the requested attributes.
+	if action == actionOverwritten || action == actionSuperseded {
+		if err := f.Truncate(0); err != nil {
+			srv.closeOpen(o)
+			return out, statusOf(err)
+		}
+		f.SetAttributes(attrs | fscc.FileAttributeArchive)
+	} else if action == actionCreated {
+		a := attrs &^ fscc.FileAttributeDirectory
+		if !isDir {
+			a |= fscc.FileAttributeArchive
+		}
+		if a != 0 && a != fscc.FileAttributeNormal {
+			f.SetAttributes(a &^ fscc.FileAttributeNormal)
+		}
+		if allocHint > 0 && !isDir {
+			f.Allocate(allocHint)
+		}
+	}
+	for _, ea := range eas {
+		if err := f.SetEA(ea.Name, ea.Value); err != nil {
+			srv.log.Debug("create: EA not stored", "err", err)
+		}
+	}
+	if action != actionOpened {
+		if info, err = f.Stat(); err != nil {
+			srv.closeOpen(o)
+			return out, statusOf(err)
+		}
+	}
+	srv.opens.add(o)
+	r.sess.mu.Lock()
+	r.sess.nopens++
+	r.sess.mu.Unlock()
+	st.fid, st.hasFid = o.id, true
+
+	resp := wire.CreateResponse{
+		CreateAction:   action,
+		Creation:       filetime(info.Birth),
+		LastAccess:     filetime(info.Access),
+		LastWrite:      filetime(info.Write),
+		Change:         filetime(info.Change),
+		AllocationSize: allocSize(&info),
+		EndOfFile:      info.Size,
+		Attributes:     info.Attributes,
+		FileID:         o.id,
+	}
+	if isDir {
+		resp.EndOfFile = 0
+	}
+	if wantMxAc {
+		d := le.AppendUint32(nil, 0)
+		d = le.AppendUint32(d, t.access)
+		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: ctxMxAc, Data: d})
+	}
+	if wantQFid {
+		d := le.AppendUint64(nil, info.FileID)
+		d = le.AppendUint64(d, info.Dev)
+		d = append(d, make([]byte, 16)...)
+		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: ctxQFid, Data: d})
+	}
+	return resp.Append(out), wire.StatusSuccess
+}
+
+// handleClose is SMB2 CLOSE (MS-SMB2 3.3.5.10).
+func handleClose(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
+	req := wire.CloseRequest(r.msg)
+	o, status := r.lookupOpen(st, req.FileID())
+	if status != 0 {
+		return out, status
+	}
+	info, ok := r.c.srv.closeOpen(o)
+	var resp wire.CloseResponse
+	if req.Flags()&wire.CloseFlagPostQueryAttrib != 0 && ok {
+		resp.Flags = wire.CloseFlagPostQueryAttrib
+		resp.Creation = filetime(info.Birth)
+		resp.LastAccess = filetime(info.Access)
+		resp.LastWrite = filetime(info.Write)
+		resp.Change = filetime(info.Change)
+		resp.AllocationSize = allocSize(&info)
+		resp.EndOfFile = info.Size
+		if info.IsDir {
+			resp.EndOfFile = 0
+		}
+		resp.Attributes = info.Attributes
+	}
+	return resp.Append(out), wire.StatusSuccess
+}

@@ -1,0 +1,493 @@
+package server
+
+import (
+	"errors"
+	"path"
+	"strings"
+	"syscall"
+	"time"
+
+	"smb3d/smb3/fscc"
+	"smb3d/smb3/vfs"
+	"smb3d/smb3/wire"
+)
+
+// handleQueryInfo is SMB2 QUERY_INFO (MS-SMB2 3.3.5.20).
+func handleQueryInfo(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
+	req := wire.QueryInfoRequest(r.msg)
+	o, status := r.lookupOpen(st, req.FileID())
+	if status != 0 {
+		return out, status
+	}
+	maxOut := int(req.OutputBufferLength())
+	if maxOut > int(r.c.srv.cfg.MaxTransactSize) {
+		return out, wire.StatusInvalidParameter
+	}
+	var data []byte
+	overflow := false
+	switch req.InfoType() {
+	case wire.InfoFile:
+		data, overflow, status = queryFileInfo(o, req.InfoClass(), maxOut)
+	case wire.InfoFilesystem:
+		data, overflow, status = queryFSInfo(o, req.InfoClass(), maxOut)
+	case wire.InfoSecurity:
+		data, status = querySecurity(o, req.AdditionalInformation(), maxOut)
+	case wire.InfoQuota:
+		status = wire.StatusNotSupported
+	default:
+		status = wire.StatusInvalidParameter
+	}
+	if status != 0 && status != wire.StatusBufferTooSmall {
+		return out, status
+	}
+	if status == wire.StatusBufferTooSmall {
+		// MS-SMB2 3.3.5.20.3: the error data carries the needed size.
+		return wire.AppendErrorResponse(out, data), wire.StatusBufferTooSmall
+	}
+	out = wire.AppendBufferResponse(out, data)
+	if overflow {
+		return out, wire.StatusBufferOverflow
+	}
+	return out, wire.StatusSuccess
+}
+
+func (o *open) fileInfo() (fscc.FileInfo, *vfs.Info, error) {
+	info, err := o.f.Stat()
+	if err != nil {
+		return fscc.FileInfo{}, nil, err
+	}
+	fi := fileInfo(&info)
+	srv := o.sess.srv
+	srv.nodes.mu.Lock()
+	fi.DeletePending = o.node.deletePending
+	srv.nodes.mu.Unlock()
+	if o.isDir {
+		fi.EndOfFile = 0
+	}
+	if eas, err := o.f.ListEAs(); err == nil && len(eas) > 0 {
+		list := make([]fscc.FullEa, len(eas))
+		for i, e := range eas {
+			list[i] = fscc.FullEa{Name: e.Name, Value: e.Value}
+		}
+		fi.EASize = uint32(fscc.FullEaListLen(list))
+	}
+	return fi, &info, nil
+}
+
+func queryFileInfo(o *open, class uint8, maxOut int) ([]byte, bool, wire.Status) {
+	size, ok := fscc.FileInfoSize(class)
+	if !ok {
+		return nil, false, wire.StatusInvalidInfoClass
+	}
+	switch class {
+	case fscc.FileBasicInformation, fscc.FileAllInformation, fscc.FileNetworkOpenInformation, fscc.FileAttributeTagInformation:
+		if o.access&fileReadAttributes == 0 {
+			return nil, false, wire.StatusAccessDenied
+		}
+	case fscc.FileFullEaInformation, fscc.FileEaInformation:
+		if class == fscc.FileFullEaInformation && o.access&fileReadEA == 0 {
+			return nil, false, wire.StatusAccessDenied
+		}
+	}
+	fi, vinfo, err := o.fileInfo()
+	if err != nil {
+		return nil, false, statusOf(err)
+	}
+	o.mu.Lock()
+	oi := fscc.OpenInfo{AccessFlags: o.access, CurrentByteOffset: o.position, Mode: o.mode}
+	o.mu.Unlock()
+	var full []byte
+	switch class {
+	case fscc.FileStreamInformation:
+		var streams []fscc.StreamInfo
+		if !vinfo.IsDir {
+			streams = append(streams, fscc.StreamInfo{Name: "::$DATA", Size: vinfo.Size, AllocationSize: vinfo.AllocSize})
+		}
+		full, _ = fscc.AppendStreamInformation(nil, streams, 1<<30)
+	case fscc.FileFullEaInformation:
+		eas, err := o.f.ListEAs()
+		if err != nil {
+			return nil, false, statusOf(err)
+		}
+		if len(eas) == 0 {
+			return nil, false, wire.StatusNoEASOnFile
+		}
+		list := make([]fscc.FullEa, len(eas))
+		for i, e := range eas {
+			list[i] = fscc.FullEa{Name: e.Name, Value: e.Value}
+		}
+		var ovf bool
+		full, ovf, err = fscc.AppendFullEaInformation(nil, list, maxOut)
+		if err != nil {
+			return nil, false, wire.StatusInvalidParameter
+		}
+		if ovf {
+			return nil, false, wire.StatusBufferTooSmall
+		}
+		return full, false, 0
+	case fscc.FileCompressionInformation:
+		full = make([]byte, 16)
+	case fscc.FileNameInformation, fscc.FileAllInformation, fscc.FileNormalizedNameInformation, fscc.FileAlternateNameInformation:
+		if class == fscc.FileAlternateNameInformation {
+			return nil, false, wire.StatusObjectNameNotFound
+		}
+		name := `\` + o.name
+		if class == fscc.FileNormalizedNameInformation {
+			name = o.name
+		}
+		fi.Name = name
+		full, err = fscc.AppendFileInfo(nil, class, &fi, &oi)
+	default:
+		full, err = fscc.AppendFileInfo(nil, class, &fi, &oi)
+	}
+	if err != nil {
+		return nil, false, wire.StatusInvalidInfoClass
+	}
+	data, overflow, err := fscc.Fit(size, full, maxOut)
+	if err != nil {
+		return nil, false, wire.StatusInfoLengthMismatch
+	}
+	return data, overflow, 0
+}
+
+func queryFSInfo(o *open, class uint8, maxOut int) ([]byte, bool, wire.Status) {
+	size, ok := fscc.FsInfoSize(class)
+	if !ok {
+		return nil, false, wire.StatusInvalidInfoClass
+	}
+	sh := o.tree.share
+	fsi, err := sh.fs.Statfs()
+	if err != nil {
+		return nil, false, statusOf(err)
+	}
+	bs := int64(fsi.BlockSize)
+	if bs == 0 {
+		bs = 4096
+	}
+	const sector = 512
+	spu := uint32(bs / sector)
+	var full []byte
+	switch class {
+	case fscc.FileFsVolumeInformation:
+		v := fscc.FsVolumeInformation{VolumeCreationTime: filetime(o.sess.srv.start), VolumeSerialNumber: fsi.Serial, VolumeLabel: sh.cfg.Name}
+		full = v.Append(nil)
+	case fscc.FileFsSizeInformation:
+		v := fscc.FsSizeInformation{TotalAllocationUnits: int64(fsi.TotalBlocks), AvailableAllocationUnits: int64(fsi.AvailBlocks), SectorsPerAllocationUnit: spu, BytesPerSector: sector}
+		full = v.Append(nil)
+	case fscc.FileFsFullSizeInformation:
+		v := fscc.FsFullSizeInformation{TotalAllocationUnits: int64(fsi.TotalBlocks), CallerAvailableAllocationUnits: int64(fsi.AvailBlocks), ActualAvailableAllocationUnits: int64(fsi.FreeBlocks), SectorsPerAllocationUnit: spu, BytesPerSector: sector}
+		full = v.Append(nil)
+	case fscc.FileFsDeviceInformation:
+		v := fscc.FsDeviceInformation{DeviceType: fscc.FileDeviceDisk, Characteristics: 0}
+		full = v.Append(nil)
+	case fscc.FileFsAttributeInformation:
+		attrs := uint32(fscc.FileCasePreservedNames | fscc.FileUnicodeOnDisk | fscc.FileSupportsSparseFiles | fscc.FileSupportsExtendedAttributes | fscc.FilePersistentACLs)
+		if sh.cfg.CaseSensitive {
+			attrs |= fscc.FileCaseSensitiveSearch
+		}
+		if sh.cfg.ReadOnly {
+			attrs |= fscc.FileReadOnlyVolume
+		}
+		v := fscc.FsAttributeInformation{FileSystemAttributes: attrs, MaximumComponentNameLength: 255, FileSystemName: "NTFS"}
+		full = v.Append(nil)
+	case fscc.FileFsSectorSizeInformation:
+		v := fscc.FsSectorSizeInformation{LogicalBytesPerSector: sector, PhysicalBytesPerSectorForAtomicity: uint32(bs), PhysicalBytesPerSectorForPerformance: uint32(bs), FileSystemEffectivePhysicalBytesPerSectorForAtomicity: uint32(bs), Flags: fscc.SSInfoFlagsAlignedDevice | fscc.SSInfoFlagsPartitionAlignedOnDevice}
+		full = v.Append(nil)
+	case fscc.FileFsObjectIDInformation:
+		v := fscc.FsObjectIDInformation{}
+		le.PutUint32(v.ObjectID[:], fsi.Serial)
+		full = v.Append(nil)
+	case fscc.FileFsControlInformation:
+		v := fscc.FsControlInformation{}
+		full = v.Append(nil)
+	default:
+		return nil, false, wire.StatusInvalidInfoClass
+	}
+	data, overflow, err := fscc.Fit(size, full, maxOut)
+	if err != nil {
+		return nil, false, wire.StatusInfoLengthMismatch
+	}
+	return data, overflow, 0
+}
+
+// handleSetInfo is SMB2 SET_INFO (MS-SMB2 3.3.5.21).
+func handleSetInfo(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
+	req := wire.SetInfoRequest(r.msg)
+	o, status := r.lookupOpen(st, req.FileID())
+	if status != 0 {
+		return out, status
+	}
+	if o.tree.share.cfg.ReadOnly && req.InfoType() != wire.InfoFile || o.tree.share.cfg.ReadOnly && req.InfoClass() != fscc.FilePositionInformation && req.InfoClass() != fscc.FileModeInformation {
+		return out, wire.StatusAccessDenied
+	}
+	switch req.InfoType() {
+	case wire.InfoFile:
+		status = r.setFileInfo(o, req.InfoClass(), req.Buffer())
+	case wire.InfoFilesystem:
+		status = wire.StatusNotSupported
+	case wire.InfoSecurity:
+		status = setSecurity(o, req.AdditionalInformation(), req.Buffer())
+	case wire.InfoQuota:
+		status = wire.StatusNotSupported
+	default:
+		status = wire.StatusInvalidParameter
+	}
+	if status != 0 {
+		return out, status
+	}
+	return wire.AppendSetInfoResponse(out), wire.StatusSuccess
+}
+
+func (r *request) setFileInfo(o *open, class uint8, buf []byte) wire.Status {
+	if minSize, ok := fscc.SetInfoMinSize(class); ok && len(buf) < minSize {
+		return wire.StatusInfoLengthMismatch
+	} else if !ok {
+		return wire.StatusInvalidInfoClass
+	}
+	srv := r.c.srv
+	switch class {
+	case fscc.FileBasicInformation:
+		if o.access&fileWriteAttributes == 0 {
+			return wire.StatusAccessDenied
+		}
+		bi, err := fscc.DecodeBasicInformation(buf)
+		if err != nil {
+			return wire.StatusInvalidParameter
+		}
+		var t vfs.Times
+		conv := func(ft uint64) time.Time {
+			if ft == 0 || ft == ^uint64(0) || ft == ^uint64(0)-1 {
+				return time.Time{}
+			}
+			return fromFiletime(ft)
+		}
+		t.Birth, t.Access, t.Write, t.Change = conv(bi.Creation), conv(bi.Access), conv(bi.Write), conv(bi.Change)
+		if bi.Attributes != 0 {
+			if bi.Attributes&fscc.FileAttributeDirectory != 0 && !o.isDir {
+				return wire.StatusInvalidParameter
+			}
+			if bi.Attributes&^0x00007FB7 != 0 {
+				return wire.StatusInvalidParameter
+			}
+			a := bi.Attributes &^ (fscc.FileAttributeDirectory | fscc.FileAttributeNormal)
+			if err := o.f.SetAttributes(a); err != nil {
+				return statusOf(err)
+			}
+		}
+		if err := o.f.SetTimes(t); err != nil {
+			return statusOf(err)
+		}
+	case fscc.FileRenameInformation, fscc.FileLinkInformation:
+		if class == fscc.FileRenameInformation && o.access&accessDelete == 0 {
+			return wire.StatusAccessDenied
+		}
+		ri, err := fscc.DecodeRenameInformation(buf, false)
+		if err != nil {
+			return wire.StatusInvalidParameter
+		}
+		return srv.rename(o, ri.FileName, ri.ReplaceIfExists, class == fscc.FileLinkInformation)
+	case fscc.FileDispositionInformation, fscc.FileDispositionInformationEx:
+		if o.access&accessDelete == 0 {
+			return wire.StatusAccessDenied
+		}
+		var del bool
+		if class == fscc.FileDispositionInformation {
+			del, _ = fscc.DecodeDispositionInformation(buf)
+		} else {
+			fl, err := fscc.DecodeDispositionInformationEx(buf)
+			if err != nil {
+				return wire.StatusInvalidParameter
+			}
+			del = fl&fscc.FileDispositionDelete != 0
+		}
+		return srv.setDeletePending(o, del)
+	case fscc.FilePositionInformation:
+		pos, err := fscc.DecodePositionInformation(buf)
+		if err != nil || pos < 0 {
+			return wire.StatusInvalidParameter
+		}
+		o.mu.Lock()
+		o.position = pos
+		o.mu.Unlock()
+	case fscc.FileModeInformation:
+		m, err := fscc.DecodeModeInformation(buf)
+		if err != nil {
+			return wire.StatusInvalidParameter
+		}
+		if m&^(fscc.FileWriteThrough|fscc.FileSequentialOnly|fscc.FileNoIntermediateBuffering|fscc.FileSynchronousIOAlert|fscc.FileSynchronousIONonalert|fscc.FileDeleteOnClose) != 0 {
+			return wire.StatusInvalidParameter
+		}
+		o.mu.Lock()
+		o.mode = m
+		o.mu.Unlock()
+	case fscc.FileAllocationInformation:
+		if o.access&fileWriteData == 0 {
+			return wire.StatusAccessDenied
+		}
+		n, err := fscc.DecodeAllocationInformation(buf)
+		if err != nil || n < 0 {
+			return wire.StatusInvalidParameter
+		}
+		info, err := o.f.Stat()
+		if err != nil {
+			return statusOf(err)
+		}
+		if n < info.Size {
+			if err := o.f.Truncate(n); err != nil {
+				return statusOf(err)
+			}
+		} else if err := o.f.Allocate(n); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
+			return statusOf(err)
+		}
+	case fscc.FileEndOfFileInformation:
+		if o.access&fileWriteData == 0 {
+			return wire.StatusAccessDenied
+		}
+		if o.isDir {
+			return wire.StatusInvalidParameter
+		}
+		n, err := fscc.DecodeEndOfFileInformation(buf)
+		if err != nil || n < 0 {
+			return wire.StatusInvalidParameter
+		}
+		if err := o.f.Truncate(n); err != nil {
+			return statusOf(err)
+		}
+	case fscc.FileFullEaInformation:
+		if o.access&fileWriteEA == 0 {
+			return wire.StatusAccessDenied
+		}
+		eas, err := fscc.DecodeFullEaInformation(buf)
+		if err != nil {
+			return wire.StatusEACorruptError
+		}
+		for _, ea := range eas {
+			if err := o.f.SetEA(ea.Name, ea.Value); err != nil {
+				return statusOf(err)
+			}
+		}
+	case fscc.FileValidDataLengthInformation:
+		if o.access&fileWriteData == 0 {
+			return wire.StatusAccessDenied
+		}
+	case fscc.FileShortNameInformation:
+		return wire.StatusNotSupported
+	default:
+		return wire.StatusInvalidInfoClass
+	}
+	return 0
+}
+
+// setDeletePending sets or clears the pending delete of o's file
+// (MS-FSA 2.1.5.15.3).
+func (s *Server) setDeletePending(o *open, del bool) wire.Status {
+	if del {
+		info, err := o.f.Stat()
+		if err != nil {
+			return statusOf(err)
+		}
+		if info.Attributes&fscc.FileAttributeReadonly != 0 {
+			return wire.StatusCannotDelete
+		}
+		if o.isDir {
+			ents, err := o.f.ReadDir()
+			if err != nil {
+				return statusOf(err)
+			}
+			if len(ents) > 0 {
+				return wire.StatusDirectoryNotEmpty
+			}
+		}
+	}
+	s.nodes.mu.Lock()
+	o.node.deletePending = del
+	s.nodes.mu.Unlock()
+	if !del {
+		o.mu.Lock()
+		o.docOnClose = false
+		o.mu.Unlock()
+	}
+	return 0
+}
+
+// rename renames or hard-links o's file to target (a share-relative name).
+func (s *Server) rename(o *open, target string, replace, link bool) wire.Status {
+	target = strings.TrimPrefix(target, `\`)
+	newPath, status := parseCreateName(appendUTF16(nil, target))
+	if status != 0 {
+		return status
+	}
+	if newPath == "" {
+		return wire.StatusObjectNameInvalid
+	}
+	fsys := o.tree.share.fs
+	s.nodes.mu.Lock()
+	oldPath := o.node.path
+	if !link {
+		// Windows refuses to rename a directory that has open files below it.
+		if o.isDir {
+			for _, n := range s.nodes.nodes {
+				if n.share == o.node.share && strings.HasPrefix(n.path, oldPath+"/") {
+					s.nodes.mu.Unlock()
+					return wire.StatusAccessDenied
+				}
+			}
+		}
+	}
+	s.nodes.mu.Unlock()
+	// Replacing an existing file that is open is refused (MS-FSA 2.1.5.15.12).
+	if existing, err := fsys.Stat(newPath); err == nil {
+		if !replace {
+			if !strings.EqualFold(oldPath, newPath) || link {
+				return wire.StatusObjectNameCollision
+			}
+		} else {
+			if existing.IsDir {
+				return wire.StatusAccessDenied
+			}
+			s.nodes.mu.Lock()
+			n := s.nodes.nodes[nodeKey{existing.Dev, existing.FileID}]
+			busy := n != nil && n != o.node && len(n.opens) > 0
+			s.nodes.mu.Unlock()
+			if busy {
+				return wire.StatusAccessDenied
+			}
+		}
+	}
+	var err error
+	if link {
+		err = fsys.Link(oldPath, newPath, replace)
+	} else {
+		err = fsys.Rename(oldPath, newPath, replace)
+	}
+	if err != nil {
+		if errors.Is(err, syscall.EEXIST) {
+			return wire.StatusObjectNameCollision
+		}
+		return statusOf(err)
+	}
+	if link {
+		return 0
+	}
+	real, err := fsys.Resolve(newPath)
+	if err != nil {
+		real = newPath
+	}
+	s.nodes.mu.Lock()
+	for _, n := range s.nodes.nodes {
+		if n.share != o.node.share {
+			continue
+		}
+		if n == o.node {
+			n.path = real
+		} else if strings.HasPrefix(n.path, oldPath+"/") {
+			n.path = real + n.path[len(oldPath):]
+		}
+	}
+	s.nodes.mu.Unlock()
+	o.mu.Lock()
+	o.name = strings.ReplaceAll(real, "/", `\`)
+	o.mu.Unlock()
+	_ = path.Base
+	return 0
+}

@@ -1,0 +1,267 @@
+package server
+
+import (
+	"bytes"
+	"errors"
+	"io"
+
+	"smb3d/smb3/fscc"
+	"smb3d/smb3/wire"
+)
+
+// Server-side copy limits (MS-SMB2 3.3.3: Windows defaults).
+const (
+	copyChunkMaxChunks = 256
+	copyChunkMaxSize   = 1 << 20
+	copyChunkMaxTotal  = 16 << 20
+)
+
+// handleIoctl is SMB2 IOCTL (MS-SMB2 3.3.5.15).
+func handleIoctl(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
+	req := wire.IoctlRequest(r.msg)
+	if req.Flags() != wire.IoctlFlagIsFsctl {
+		return out, wire.StatusNotSupported
+	}
+	cfg := &r.c.srv.cfg
+	if req.MaxOutputResponse() > cfg.MaxTransactSize || req.MaxInputResponse() > cfg.MaxTransactSize || uint32(len(req.Input())) > cfg.MaxTransactSize {
+		return out, wire.StatusInvalidParameter
+	}
+	ctl := req.CtlCode()
+	fid := req.FileID()
+	var output []byte
+	var status wire.Status
+	switch ctl {
+	case fscc.FsctlValidateNegotiateInfo:
+		output, status = r.validateNegotiate(req.Input())
+		if status == statusNoResponse {
+			return out, status
+		}
+	case fscc.FsctlDfsGetReferrals, fscc.FsctlDfsGetReferralsEx:
+		return out, wire.StatusNotFound
+	case fscc.FsctlQueryNetworkInterfaceInfo:
+		return out, wire.StatusNotSupported
+	case fscc.FsctlPipeTransceive:
+		return out, wire.StatusNotSupported
+	default:
+		o, s := r.lookupOpen(st, fid)
+		if s != 0 {
+			return out, s
+		}
+		output, status = r.fileFsctl(o, ctl, req.Input(), int(req.MaxOutputResponse()))
+	}
+	if status != 0 && status != wire.StatusBufferOverflow {
+		if ctl == fscc.FsctlSrvCopychunk || ctl == fscc.FsctlSrvCopychunkWrite {
+			if status == wire.StatusInvalidParameter && output != nil {
+				return wire.AppendIoctlResponse(out, ctl, fid, nil, output), status
+			}
+		}
+		return out, status
+	}
+	if len(output) > int(req.MaxOutputResponse()) {
+		return out, wire.StatusBufferTooSmall
+	}
+	return wire.AppendIoctlResponse(out, ctl, fid, nil, output), status
+}
+
+// validateNegotiate is FSCTL_VALIDATE_NEGOTIATE_INFO (MS-SMB2 3.3.5.15.12):
+// any difference from what NEGOTIATE saw means tampering: disconnect.
+func (r *request) validateNegotiate(in []byte) ([]byte, wire.Status) {
+	c := r.c
+	if !wire.FileID(r.fileIDOf()).IsAll() {
+		return nil, wire.StatusInvalidParameter
+	}
+	c.mu.Lock()
+	d, caps, guid, mode := c.dialect, c.clientCaps, c.clientGUID, c.clientSecMode
+	c.mu.Unlock()
+	drop := func(why string) ([]byte, wire.Status) {
+		r.after = func() { c.close(connErr("validate-negotiate: "+why, nil)) }
+		return nil, statusNoResponse
+	}
+	if d == wire.Dialect311 {
+		return drop("sent on 3.1.1")
+	}
+	v, err := fscc.DecodeValidateNegotiateInfoRequest(in)
+	if err != nil {
+		return drop("malformed")
+	}
+	if v.Capabilities != caps || v.GUID != guid || v.SecurityMode != mode {
+		return drop("mismatch")
+	}
+	var best wire.Dialect
+	for _, x := range v.Dialects {
+		if c.dialectSupported(wire.Dialect(x)) && wire.Dialect(x) > best {
+			best = wire.Dialect(x)
+		}
+	}
+	if best != d {
+		return drop("dialect mismatch")
+	}
+	resp := c.negotiateResponse(d, nil)
+	vr := fscc.ValidateNegotiateInfoResponse{Capabilities: resp.Capabilities, GUID: resp.ServerGUID, SecurityMode: resp.SecurityMode, Dialect: uint16(d)}
+	return vr.Append(nil), 0
+}
+
+func (r *request) fileIDOf() wire.FileID { return wire.IoctlRequest(r.msg).FileID() }
+
+// fileFsctl handles the FSCTLs that act on an open file.
+func (r *request) fileFsctl(o *open, ctl uint32, in []byte, maxOut int) ([]byte, wire.Status) {
+	srv := r.c.srv
+	switch ctl {
+	case fscc.FsctlSrvRequestResumeKey:
+		var key [fscc.ResumeKeySize]byte
+		le.PutUint64(key[:], o.id.Persistent)
+		le.PutUint64(key[8:], o.id.Volatile)
+		return fscc.AppendResumeKeyResponse(nil, key), 0
+	case fscc.FsctlSrvCopychunk, fscc.FsctlSrvCopychunkWrite:
+		return r.copyChunk(o, ctl, in, maxOut)
+	case fscc.FsctlSetSparse:
+		if o.access&(fileWriteData|fileWriteAttributes|fileAppendData) == 0 {
+			return nil, wire.StatusAccessDenied
+		}
+		return nil, 0
+	case fscc.FsctlSetZeroData:
+		if o.access&fileWriteData == 0 {
+			return nil, wire.StatusAccessDenied
+		}
+		z, err := fscc.DecodeZeroDataInformation(in)
+		if err != nil || z.FileOffset < 0 || z.BeyondFinalZero < z.FileOffset {
+			return nil, wire.StatusInvalidParameter
+		}
+		if err := zeroRange(o, z.FileOffset, z.BeyondFinalZero); err != nil {
+			return nil, statusOf(err)
+		}
+		return nil, 0
+	case fscc.FsctlQueryAllocatedRanges:
+		q, err := fscc.DecodeAllocatedRange(in)
+		if err != nil {
+			return nil, wire.StatusInvalidParameter
+		}
+		info, err := o.f.Stat()
+		if err != nil {
+			return nil, statusOf(err)
+		}
+		var rs []fscc.AllocatedRange
+		end := min(q.FileOffset+q.Length, info.Size)
+		if q.FileOffset < end {
+			rs = append(rs, fscc.AllocatedRange{FileOffset: q.FileOffset, Length: end - q.FileOffset})
+		}
+		b, overflow := fscc.AppendAllocatedRanges(nil, rs, maxOut)
+		if overflow {
+			if len(b) == 0 {
+				return nil, wire.StatusBufferTooSmall
+			}
+			return b, wire.StatusBufferOverflow
+		}
+		return b, 0
+	case fscc.FsctlGetReparsePoint:
+		return nil, wire.StatusNotAReparsePoint
+	case fscc.FsctlCreateOrGetObjectID, fscc.FsctlGetObjectID:
+		info, err := o.f.Stat()
+		if err != nil {
+			return nil, statusOf(err)
+		}
+		var ob fscc.ObjectIDBuffer
+		le.PutUint64(ob.ObjectID[:], info.FileID)
+		le.PutUint64(ob.ObjectID[8:], info.Dev)
+		return ob.Append(nil), 0
+	case fscc.FsctlSrvEnumerateSnapshots:
+		if maxOut < 16 {
+			return nil, wire.StatusInvalidParameter
+		}
+		return fscc.AppendSnapshotArray(nil, nil, maxOut), 0
+	case fscc.FsctlGetCompression:
+		return fscc.AppendCompressionState(nil, fscc.CompressionFormatNone), 0
+	case fscc.FsctlSetCompression:
+		v, err := fscc.DecodeCompressionState(in)
+		if err != nil {
+			return nil, wire.StatusInvalidParameter
+		}
+		if v != fscc.CompressionFormatNone {
+			return nil, wire.StatusNotSupported
+		}
+		return nil, 0
+	case fscc.FsctlFileLevelTrim:
+		return nil, wire.StatusNotSupported
+	}
+	_ = srv
+	return nil, wire.StatusInvalidDeviceRequest
+}
+
+func zeroRange(o *open, from, to int64) error {
+	info, err := o.f.Stat()
+	if err != nil {
+		return err
+	}
+	if to > info.Size {
+		to = info.Size
+	}
+	buf := make([]byte, 64<<10)
+	for off := from; off < to; {
+		n := int(min(int64(len(buf)), to-off))
+		if _, err := o.f.WriteAt(buf[:n], off); err != nil {
+			return err
+		}
+		off += int64(n)
+	}
+	return nil
+}
+
+// copyChunk is FSCTL_SRV_COPYCHUNK(_WRITE) (MS-SMB2 3.3.5.15.6).
+func (r *request) copyChunk(dst *open, ctl uint32, in []byte, maxOut int) ([]byte, wire.Status) {
+	limits := fscc.CopychunkResponse{ChunksWritten: copyChunkMaxChunks, ChunkBytesWritten: copyChunkMaxSize, TotalBytesWritten: copyChunkMaxTotal}
+	if maxOut < fscc.CopychunkResponseSize {
+		return nil, wire.StatusInvalidParameter
+	}
+	cc, err := fscc.DecodeCopychunkCopy(in, copyChunkMaxChunks)
+	if err != nil {
+		if errors.Is(err, fscc.ErrTooManyChunks) {
+			return limits.Append(nil), wire.StatusInvalidParameter
+		}
+		return nil, wire.StatusInvalidParameter
+	}
+	var total uint64
+	for _, ch := range cc.Chunks {
+		if ch.Length > copyChunkMaxSize || ch.Length == 0 {
+			return limits.Append(nil), wire.StatusInvalidParameter
+		}
+		total += uint64(ch.Length)
+	}
+	if total > copyChunkMaxTotal {
+		return limits.Append(nil), wire.StatusInvalidParameter
+	}
+	srcID := wire.FileID{Persistent: le.Uint64(cc.SourceKey[:]), Volatile: le.Uint64(cc.SourceKey[8:])}
+	src := r.c.srv.opens.get(srcID)
+	if src == nil || src.sess != dst.sess {
+		return nil, wire.StatusObjectNameNotFound
+	}
+	if src.access&fileReadData == 0 {
+		return nil, wire.StatusAccessDenied
+	}
+	if dst.access&fileWriteData == 0 || ctl == fscc.FsctlSrvCopychunk && dst.access&fileReadData == 0 {
+		return nil, wire.StatusAccessDenied
+	}
+	var resp fscc.CopychunkResponse
+	buf := make([]byte, copyChunkMaxSize)
+	for _, ch := range cc.Chunks {
+		if r.c.srv.locks.conflicts(src, ch.SourceOffset, uint64(ch.Length), false) ||
+			r.c.srv.locks.conflicts(dst, ch.TargetOffset, uint64(ch.Length), true) {
+			return resp.Append(nil), wire.StatusFileLockConflict
+		}
+		n, err := src.f.ReadAt(buf[:ch.Length], int64(ch.SourceOffset))
+		if err != nil && !errors.Is(err, io.EOF) {
+			return nil, statusOf(err)
+		}
+		if n < int(ch.Length) {
+			return resp.Append(nil), wire.StatusInvalidViewSize
+		}
+		if _, err := dst.f.WriteAt(buf[:n], int64(ch.TargetOffset)); err != nil {
+			return nil, statusOf(err)
+		}
+		resp.ChunksWritten++
+		resp.TotalBytesWritten += uint32(n)
+	}
+	resp.ChunkBytesWritten = 0
+	return resp.Append(nil), 0
+}
+
+var _ = bytes.Equal

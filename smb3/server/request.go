@@ -1,0 +1,385 @@
+package server
+
+import (
+	"context"
+	"sync"
+
+	"smb3d/smb3/crypt"
+	"smb3d/smb3/wire"
+)
+
+// request is one SMB2 request of a (possibly compound) message.
+type request struct {
+	c       *conn
+	msg     []byte // header + body
+	hdr     wire.Header
+	encSess *session // the message was encrypted with this session's key
+
+	sess *session
+	tree *tree
+
+	// Set while building the response.
+	chain   *chainRun
+	asyncID uint64
+	signNew crypt.Signer // sign the response with this (final SESSION_SETUP)
+	hashResp *crypt.PreauthHash // add the response to this preauth hash
+	after    func()             // run after the response is sent
+
+	mu        sync.Mutex
+	ctx       context.Context
+	cancelCtx context.CancelFunc
+}
+
+func (r *request) cancel() {
+	r.mu.Lock()
+	cf := r.cancelCtx
+	r.mu.Unlock()
+	if cf != nil {
+		cf()
+	}
+}
+
+// context returns a context cancelled by CANCEL or by the connection closing.
+func (r *request) context() context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ctx == nil {
+		r.ctx, r.cancelCtx = context.WithCancel(context.Background())
+		go func(ctx context.Context, done <-chan struct{}, cf context.CancelFunc) {
+			select {
+			case <-ctx.Done():
+			case <-done:
+				cf()
+			}
+		}(r.ctx, r.c.done, r.cancelCtx)
+	}
+	return r.ctx
+}
+
+// chainState carries what related requests inherit (MS-SMB2 3.3.5.2.7.2).
+type chainState struct {
+	sess    *session
+	tree    *tree
+	fid     wire.FileID
+	hasFid  bool
+	failed  bool
+	lastErr wire.Status
+}
+
+// chainRun is the response chain being built for one received message.
+type chainRun struct {
+	c       *conn
+	out     []byte
+	starts  []int // start of each response in out
+	reqs    []*request // the request of each response in out
+	first   *request
+	encSess *session
+	sent    int // responses already sent (async interim flushes)
+}
+
+type handlerFunc func(r *request, st *chainState, out []byte) ([]byte, wire.Status)
+
+type cmdInfo struct {
+	validate    func([]byte) error
+	needSession bool
+	needTree    bool
+	handle      handlerFunc
+}
+
+var cmdTable [wire.NumCommands]cmdInfo
+
+func init() {
+	v := func(f func([]byte) error) func([]byte) error { return f }
+	cmdTable = [wire.NumCommands]cmdInfo{
+		wire.CmdNegotiate:      {v(func(b []byte) error { return wire.NegotiateRequest(b).Validate() }), false, false, handleNegotiate},
+		wire.CmdSessionSetup:   {v(func(b []byte) error { return wire.SessionSetupRequest(b).Validate() }), false, false, handleSessionSetup},
+		wire.CmdLogoff:         {wire.ValidateEmpty, true, false, handleLogoff},
+		wire.CmdTreeConnect:    {v(func(b []byte) error { return wire.TreeConnectRequest(b).Validate() }), true, false, handleTreeConnect},
+		wire.CmdTreeDisconnect: {wire.ValidateEmpty, true, true, handleTreeDisconnect},
+		wire.CmdCreate:         {v(func(b []byte) error { return wire.CreateRequest(b).Validate() }), true, true, handleCreate},
+		wire.CmdClose:          {v(func(b []byte) error { return wire.CloseRequest(b).Validate() }), true, true, handleClose},
+		wire.CmdFlush:          {v(func(b []byte) error { return wire.FlushRequest(b).Validate() }), true, true, handleFlush},
+		wire.CmdRead:           {v(func(b []byte) error { return wire.ReadRequest(b).Validate() }), true, true, handleRead},
+		wire.CmdWrite:          {v(func(b []byte) error { return wire.WriteRequest(b).Validate() }), true, true, handleWrite},
+		wire.CmdLock:           {v(func(b []byte) error { return wire.LockRequest(b).Validate() }), true, true, handleLock},
+		wire.CmdIoctl:          {v(func(b []byte) error { return wire.IoctlRequest(b).Validate() }), true, true, handleIoctl},
+		wire.CmdCancel:         {wire.ValidateEmpty, false, false, nil},
+		wire.CmdEcho:           {wire.ValidateEmpty, false, false, handleEcho},
+		wire.CmdQueryDirectory: {v(func(b []byte) error { return wire.QueryDirectoryRequest(b).Validate() }), true, true, handleQueryDirectory},
+		wire.CmdChangeNotify:   {v(func(b []byte) error { return wire.ChangeNotifyRequest(b).Validate() }), true, true, handleChangeNotify},
+		wire.CmdQueryInfo:      {v(func(b []byte) error { return wire.QueryInfoRequest(b).Validate() }), true, true, handleQueryInfo},
+		wire.CmdSetInfo:        {v(func(b []byte) error { return wire.SetInfoRequest(b).Validate() }), true, true, handleSetInfo},
+		wire.CmdOplockBreak:    {v(func(b []byte) error { return wire.OplockBreakAck(b).Validate() }), true, true, handleOplockBreak},
+	}
+}
+
+// runChain processes the requests of one message in order and sends the
+// responses as one chain.
+func (c *conn) runChain(reqs []*request) error {
+	run := &chainRun{c: c, first: reqs[0], encSess: reqs[0].encSess, out: make([]byte, 0, 1024)}
+	var st chainState
+	for i, r := range reqs {
+		if i > 0 {
+			for len(run.out)%8 != 0 {
+				run.out = append(run.out, 0)
+			}
+		}
+		start := len(run.out)
+		run.starts = append(run.starts, start)
+		run.reqs = append(run.reqs, r)
+		r.chain = run
+		run.out = append(run.out, make([]byte, wire.HeaderSize)...)
+		var status wire.Status
+		run.out, status = c.dispatch(r, &st, run.out, start)
+		c.unregister(r)
+		start = run.starts[len(run.starts)-1]
+		if status == statusNoResponse {
+			run.out = run.out[:start]
+			run.starts = run.starts[:len(run.starts)-1]
+			run.reqs = run.reqs[:len(run.reqs)-1]
+			continue
+		}
+		if len(run.out) == start+wire.HeaderSize {
+			// No body: an error response (MS-SMB2 2.2.2).
+			run.out = wire.AppendErrorResponse(run.out, nil)
+		}
+		c.fillHeader(r, run.out[start:start+wire.HeaderSize], status, r.asyncID != 0)
+		if status.IsError() && status != wire.StatusMoreProcessingRequired {
+			st.failed, st.lastErr = true, status
+		} else {
+			st.failed = false
+		}
+	}
+	return run.flush()
+}
+
+// statusNoResponse marks a request that gets no response (a dropped
+// request, or a handler that already sent its own).
+const statusNoResponse wire.Status = 0xFFFFFFFF
+
+// flush signs and sends the responses not yet sent.
+func (run *chainRun) flush() error {
+	if run.sent >= len(run.starts) {
+		return nil
+	}
+	first := run.starts[run.sent]
+	for i := run.sent; i < len(run.starts); i++ {
+		s := run.starts[i]
+		end := len(run.out)
+		if i+1 < len(run.starts) {
+			end = run.starts[i+1]
+		}
+		h := wire.Header(run.out[s:end])
+		if i+1 < len(run.starts) {
+			h.SetNextCommand(uint32(end - s))
+		} else {
+			h.SetNextCommand(0)
+		}
+		run.c.sign(run.reqs[i], run.out[s:end])
+		if hr := run.reqs[i].hashResp; hr != nil {
+			hr.Update(run.out[s:end])
+		}
+	}
+	chain := run.out[first:]
+	reqs := run.reqs[run.sent:]
+	run.sent = len(run.starts)
+	err := run.c.send(chain, run.encSess)
+	for _, r := range reqs {
+		if r.after != nil {
+			r.after()
+			r.after = nil
+		}
+	}
+	return err
+}
+
+// fillHeader writes the response header for r.
+func (c *conn) fillHeader(r *request, hb []byte, status wire.Status, async bool) {
+	h := wire.Header(hb)
+	copy(hb, wire.ProtocolID)
+	le.PutUint16(hb[4:], wire.HeaderSize)
+	h.SetCreditCharge(r.hdr.CreditCharge())
+	h.SetStatus(uint32(status))
+	h.SetCommand(r.hdr.Command())
+	flags := wire.FlagServerToRedir | (r.hdr.Flags() & (wire.FlagRelatedOperations | wire.FlagPriorityMask))
+	h.SetMessageID(r.hdr.MessageID())
+	tid := r.hdr.TreeID()
+	if r.tree != nil {
+		tid = r.tree.id
+	}
+	if async {
+		flags |= wire.FlagAsyncCommand
+		h.SetAsyncID(r.asyncID)
+		h.SetCredits(0)
+	} else {
+		le.PutUint32(hb[32:], 0)
+		h.SetTreeID(tid)
+		h.SetCredits(c.grantCredits(r.hdr.CreditRequest(), r.hdr.CreditCharge()))
+	}
+	h.SetFlags(flags)
+	sid := r.hdr.SessionID()
+	if r.sess != nil {
+		sid = r.sess.id
+	}
+	h.SetSessionID(sid)
+	for i := 48; i < 64; i++ {
+		hb[i] = 0
+	}
+}
+
+// sign signs one response message in place when the rules say so
+// (MS-SMB2 3.3.4.1.1).
+func (c *conn) sign(r *request, m []byte) {
+	if r.encSess != nil {
+		return
+	}
+	signer := r.signNew
+	if signer == nil {
+		if r.sess == nil {
+			return
+		}
+		if !r.hdr.IsSigned() && !r.sess.signingRequired() {
+			return
+		}
+		ch := c.channel(r.sess.id)
+		if ch == nil || ch.signer == nil {
+			return
+		}
+		signer = ch.signer
+	}
+	h := wire.Header(m)
+	h.SetFlags(h.Flags() | wire.FlagSigned)
+	sig := signer.Sign(m)
+	copy(m[48:64], sig[:])
+}
+
+// dispatch validates r, resolves its session and tree, checks its
+// signature, and runs its handler (MS-SMB2 3.3.5.2).
+func (c *conn) dispatch(r *request, st *chainState, out []byte, start int) ([]byte, wire.Status) {
+	c.srv.stats.Requests.Add(1)
+	cmd := r.hdr.Command()
+	if int(cmd) >= len(cmdTable) || cmdTable[cmd].handle == nil {
+		return out, wire.StatusInvalidParameter
+	}
+	info := &cmdTable[cmd]
+	if err := info.validate(r.msg); err != nil {
+		c.log.Debug("invalid request", "cmd", cmd, "err", err)
+		return out, wire.StatusInvalidParameter
+	}
+	related := r.hdr.IsRelated()
+	if related && r.chain.first == r {
+		// MS-SMB2 3.3.5.2.7.2: the first request cannot be related.
+		return out, wire.StatusInvalidParameter
+	}
+	if related && st.failed {
+		return out, st.lastErr
+	}
+	// Session.
+	if info.needSession || (cmd == wire.CmdSessionSetup && r.hdr.SessionID() != 0) || (cmd == wire.CmdEcho && r.hdr.SessionID() != 0 && r.hdr.IsSigned()) {
+		var sess *session
+		if related && r.hdr.SessionID() == ^uint64(0) {
+			sess = st.sess
+		} else if related && st.sess != nil && r.hdr.SessionID() == 0 {
+			sess = st.sess
+		} else {
+			sess = c.srv.lookupSession(r.hdr.SessionID())
+		}
+		if sess == nil {
+			if cmd == wire.CmdSessionSetup {
+				return out, wire.StatusUserSessionDeleted
+			}
+			return out, wire.StatusUserSessionDeleted
+		}
+		r.sess = sess
+		st.sess = sess
+		if cmd != wire.CmdSessionSetup {
+			if status := sess.checkUsable(c); status != 0 {
+				return out, status
+			}
+		}
+		if status := c.checkSignature(r); status != 0 {
+			return out, status
+		}
+		if cmd != wire.CmdSessionSetup && sess.encryptData() && r.encSess == nil {
+			return out, wire.StatusAccessDenied
+		}
+	}
+	if info.needTree {
+		var t *tree
+		if related && r.hdr.TreeID() == ^uint32(0) {
+			t = st.tree
+		} else {
+			t = r.sess.tree(r.hdr.TreeID())
+		}
+		if t == nil {
+			return out, wire.StatusNetworkNameDeleted
+		}
+		if t.encrypt && r.encSess == nil {
+			return out, wire.StatusAccessDenied
+		}
+		r.tree = t
+		st.tree = t
+	}
+	return info.handle(r, st, out)
+}
+
+// checkSignature verifies a signed request, and refuses an unsigned one when
+// the session requires signing (MS-SMB2 3.3.5.2.4).
+func (c *conn) checkSignature(r *request) wire.Status {
+	if r.encSess != nil {
+		return 0
+	}
+	if !r.hdr.IsSigned() {
+		if r.sess.signingRequired() && r.hdr.Command() != wire.CmdSessionSetup {
+			return wire.StatusAccessDenied
+		}
+		return 0
+	}
+	ch := c.channel(r.sess.id)
+	var signer crypt.Signer
+	if ch != nil {
+		signer = ch.signer
+	}
+	if signer == nil {
+		if r.hdr.Command() == wire.CmdSessionSetup {
+			return 0 // binding requests are checked by the session setup handler
+		}
+		return wire.StatusAccessDenied
+	}
+	if !signer.Verify(r.msg) {
+		c.srv.reject("bad-signature", "cmd", r.hdr.Command().String())
+		return wire.StatusAccessDenied
+	}
+	return 0
+}
+
+// goAsync turns r into an async operation (MS-SMB2 3.3.4.2): it sends the
+// responses built so far and an interim STATUS_PENDING for r, after which the
+// handler may block; its final response goes out with the async id.
+func (r *request) goAsync(out []byte) []byte {
+	if r.asyncID != 0 {
+		return out
+	}
+	c := r.c
+	r.asyncID = c.srv.newID()
+	c.reqMu.Lock()
+	c.byAsync[r.asyncID] = r
+	c.reqMu.Unlock()
+	run := r.chain
+	run.out = out
+	start := run.starts[len(run.starts)-1]
+	// Build the interim response in place of r's, send everything so far.
+	saved := append([]byte(nil), run.out[start:]...)
+	run.out = run.out[:start+wire.HeaderSize]
+	c.fillHeader(r, run.out[start:], wire.StatusPending, true)
+	// The interim grants the credits (the final response grants none).
+	wire.Header(run.out[start:]).SetCredits(c.grantCredits(r.hdr.CreditRequest(), r.hdr.CreditCharge()))
+	run.out = wire.AppendErrorResponse(run.out, nil)
+	run.flush()
+	// Continue r's response in a fresh chain of its own.
+	run.out = append(run.out[:0], saved...)
+	run.starts = []int{0}
+	run.reqs = []*request{r}
+	run.sent = 0
+	return run.out
+}
