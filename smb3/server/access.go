@@ -2,26 +2,26 @@ package server
 
 // Access mask bits (MS-SMB2 2.2.13.1).
 const (
-	fileReadData        uint32 = 0x00000001
-	fileWriteData       uint32 = 0x00000002
-	fileAppendData      uint32 = 0x00000004
-	fileReadEA          uint32 = 0x00000008
-	fileWriteEA         uint32 = 0x00000010
-	fileExecute         uint32 = 0x00000020
-	fileDeleteChild     uint32 = 0x00000040
-	fileReadAttributes  uint32 = 0x00000080
-	fileWriteAttributes uint32 = 0x00000100
-	accessDelete        uint32 = 0x00010000
-	readControl         uint32 = 0x00020000
-	writeDAC            uint32 = 0x00040000
-	writeOwner          uint32 = 0x00080000
-	synchronize         uint32 = 0x00100000
+	fileReadData         uint32 = 0x00000001
+	fileWriteData        uint32 = 0x00000002
+	fileAppendData       uint32 = 0x00000004
+	fileReadEA           uint32 = 0x00000008
+	fileWriteEA          uint32 = 0x00000010
+	fileExecute          uint32 = 0x00000020
+	fileDeleteChild      uint32 = 0x00000040
+	fileReadAttributes   uint32 = 0x00000080
+	fileWriteAttributes  uint32 = 0x00000100
+	accessDelete         uint32 = 0x00010000
+	readControl          uint32 = 0x00020000
+	writeDAC             uint32 = 0x00040000
+	writeOwner           uint32 = 0x00080000
+	synchronize          uint32 = 0x00100000
 	accessSystemSecurity uint32 = 0x01000000
-	maximumAllowed      uint32 = 0x02000000
-	genericAll          uint32 = 0x10000000
-	genericExecute      uint32 = 0x20000000
-	genericWrite        uint32 = 0x40000000
-	genericRead         uint32 = 0x80000000
+	maximumAllowed       uint32 = 0x02000000
+	genericAll           uint32 = 0x10000000
+	genericExecute       uint32 = 0x20000000
+	genericWrite         uint32 = 0x40000000
+	genericRead          uint32 = 0x80000000
 
 	accessValidMask = 0x1F01FF | accessSystemSecurity | maximumAllowed | genericAll | genericExecute | genericWrite | genericRead
 	writeAccessMask = fileWriteData | fileAppendData | fileWriteEA | fileWriteAttributes | accessDelete | writeDAC | writeOwner | fileDeleteChild

@@ -46,9 +46,9 @@ type conn struct {
 	used     map[uint64]struct{} // ids in [seqLo, seqHi) used out of order
 
 	// Requests in progress, for CANCEL.
-	reqMu    sync.Mutex
-	byMsgID  map[uint64]*request
-	byAsync  map[uint64]*request
+	reqMu   sync.Mutex
+	byMsgID map[uint64]*request
+	byAsync map[uint64]*request
 
 	// Channels of sessions on this connection: the signing key per channel.
 	chMu     sync.Mutex

@@ -20,14 +20,14 @@ type open struct {
 	options uint32
 	name    string // the name the client opened, with '\' separators, for FileNameInformation
 
-	mu        sync.Mutex
-	closed    bool
-	closedCh  chan struct{} // closed when the open closes
-	docOnClose bool // FILE_DELETE_ON_CLOSE
-	position  int64
-	mode      uint32
-	dir       *dirCursor
-	oplock    uint8
+	mu         sync.Mutex
+	closed     bool
+	closedCh   chan struct{} // closed when the open closes
+	docOnClose bool          // FILE_DELETE_ON_CLOSE
+	position   int64
+	mode       uint32
+	dir        *dirCursor
+	oplock     uint8
 }
 
 // fileNode is the state shared by all opens of one file: share modes and a

@@ -19,9 +19,9 @@ type request struct {
 	tree *tree
 
 	// Set while building the response.
-	chain   *chainRun
-	asyncID uint64
-	signNew crypt.Signer // sign the response with this (final SESSION_SETUP)
+	chain    *chainRun
+	asyncID  uint64
+	signNew  crypt.Signer       // sign the response with this (final SESSION_SETUP)
 	hashResp *crypt.PreauthHash // add the response to this preauth hash
 	after    func()             // run after the response is sent
 
@@ -70,7 +70,7 @@ type chainState struct {
 type chainRun struct {
 	c       *conn
 	out     []byte
-	starts  []int // start of each response in out
+	starts  []int      // start of each response in out
 	reqs    []*request // the request of each response in out
 	first   *request
 	encSess *session

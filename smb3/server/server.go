@@ -35,27 +35,27 @@ type ShareConfig struct {
 
 // Config is the server configuration. Zero values take the defaults below.
 type Config struct {
-	ServerGUID      [16]byte // random when zero
-	NetBIOSName     string   // "SMB3D"
-	Domain          string   // "WORKGROUP"
-	Users           auth.UserStore
-	Shares          []ShareConfig
-	SigningRequired bool
-	EncryptData     bool // require encryption on every session (3.x only)
-	RejectUnencrypted bool // with EncryptData: refuse clients that cannot encrypt
-	MinDialect      wire.Dialect // 0x0202
-	MaxDialect      wire.Dialect // 0x0311
-	MaxReadSize     uint32 // 8 MiB
-	MaxWriteSize    uint32 // 8 MiB
-	MaxTransactSize uint32 // 8 MiB
-	MaxCredits      uint16 // 8192
-	AllowGuest      bool
-	AllowAnonymous  bool
-	Multichannel    bool
-	MaxConnections  int           // 0: 4096
-	MaxOpensPerSession int        // 0: 65536
-	AuthTimeout     time.Duration // a connection that does not authenticate within it is dropped; 0: 60 s
-	IdleTimeout     time.Duration // an authenticated connection with no traffic; 0: none
+	ServerGUID         [16]byte // random when zero
+	NetBIOSName        string   // "SMB3D"
+	Domain             string   // "WORKGROUP"
+	Users              auth.UserStore
+	Shares             []ShareConfig
+	SigningRequired    bool
+	EncryptData        bool         // require encryption on every session (3.x only)
+	RejectUnencrypted  bool         // with EncryptData: refuse clients that cannot encrypt
+	MinDialect         wire.Dialect // 0x0202
+	MaxDialect         wire.Dialect // 0x0311
+	MaxReadSize        uint32       // 8 MiB
+	MaxWriteSize       uint32       // 8 MiB
+	MaxTransactSize    uint32       // 8 MiB
+	MaxCredits         uint16       // 8192
+	AllowGuest         bool
+	AllowAnonymous     bool
+	Multichannel       bool
+	MaxConnections     int           // 0: 4096
+	MaxOpensPerSession int           // 0: 65536
+	AuthTimeout        time.Duration // a connection that does not authenticate within it is dropped; 0: 60 s
+	IdleTimeout        time.Duration // an authenticated connection with no traffic; 0: none
 	// Ciphers in preference order (crypt.Cipher* ids); nil: AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM.
 	Ciphers []uint16
 	Logger  *slog.Logger
@@ -86,16 +86,16 @@ type Server struct {
 
 // Stats are counters for status and metrics.
 type Stats struct {
-	Conns, Sessions       atomic.Int64
-	Requests, BytesRead   atomic.Uint64
-	BytesWritten          atomic.Uint64
-	Rejections            atomic.Uint64
+	Conns, Sessions     atomic.Int64
+	Requests, BytesRead atomic.Uint64
+	BytesWritten        atomic.Uint64
+	Rejections          atomic.Uint64
 }
 
 type share struct {
-	cfg   ShareConfig
-	fs    *vfs.FS
-	ipc   bool
+	cfg ShareConfig
+	fs  *vfs.FS
+	ipc bool
 }
 
 // New checks cfg, opens the shares and returns a server ready to Serve.
