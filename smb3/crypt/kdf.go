@@ -122,3 +122,13 @@ func (h *PreauthHash) Update(msg []byte) {
 	d.Write(msg)
 	d.Sum(h[:0])
 }
+
+// Clear overwrites the key material in k with zeros (on logoff or session
+// expiry). Signers and Ciphers made from the keys keep their own expanded
+// copies.
+func (k *Keys) Clear() {
+	clear(k.Signing)
+	clear(k.Decryption)
+	clear(k.Encryption)
+	clear(k.Application)
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"math"
 	"slices"
+	"sync"
 	"sync/atomic"
 )
 
@@ -113,6 +114,7 @@ func NewCipher(id uint16, key []byte) (Cipher, error) {
 	copy(c.prefix[:], seed[:4])
 	c.start = binary.LittleEndian.Uint64(seed[4:])
 	c.ctr.Store(c.start)
+	c.hdrPool.New = func() any { return new([TransformHeaderSize]byte) }
 	return c, nil
 }
 
@@ -124,6 +126,7 @@ type transformCipher struct {
 	prefix    [4]byte     // first nonceSize-8 bytes used
 	start     uint64
 	ctr       atomic.Uint64
+	hdrPool   sync.Pool // of *[TransformHeaderSize]byte, for OpenInPlace
 }
 
 func (c *transformCipher) Overhead() int { return TransformHeaderSize }
