@@ -22,6 +22,7 @@ type testClient struct {
 	mechTypes   [][]byte // SPNEGO mechTypes; default [NTLMSSP]
 	anonymous   bool
 	ntlmV1      bool // send a 24-byte NT response
+	lmOnly      bool // send only a 24-byte LM response
 
 	// Exchange state.
 	negotiate, challenge, authenticate []byte
@@ -103,6 +104,8 @@ func (c *testClient) authenticateMessage(challenge []byte) ([]byte, error) {
 	var lm, nt, ersk []byte
 	if c.anonymous {
 		lm = []byte{0}
+	} else if c.lmOnly {
+		lm = bytes.Repeat([]byte{9}, 24)
 	} else if c.ntlmV1 {
 		lm, nt = make([]byte, 24), bytes.Repeat([]byte{7}, 24)
 	} else {

@@ -171,6 +171,9 @@ func (c *Context) Step(in []byte) (out []byte, done bool, err error) {
 	}
 	if err != nil {
 		c.state = ctxFailed
+		if c.mech != nil {
+			c.res = c.mech.result() // names the client tried, for logs
+		}
 		if c.spnego {
 			out = appendNegTokenResp(nil, negStateReject, nil, nil, nil)
 		} else {
@@ -309,7 +312,8 @@ func (c *Context) finishMIC(in []byte) ([]byte, bool, error) {
 	return appendNegTokenResp(nil, negStateAcceptCompleted, nil, nil, nil), true, nil
 }
 
-// User is the user name as the client sent it. Valid after done.
+// User is the user name as the client sent it. Valid after done, and after a logon failure for
+// logging (it is then unauthenticated).
 func (c *Context) User() string { return c.r().user }
 
 // Domain is the domain name as the client sent it. Valid after done.
@@ -321,13 +325,18 @@ func (c *Context) Workstation() string { return c.r().workstation }
 // SessionKey returns the 16-byte exported session key (MS-NLMP 3.1.5.1.2: after key exchange if
 // negotiated), the input of SMB2 key derivation. It is nil for guest and anonymous sessions and
 // before done.
-func (c *Context) SessionKey() []byte { return bytes.Clone(c.r().sessionKey) }
+func (c *Context) SessionKey() []byte {
+	if c.state != ctxDone {
+		return nil
+	}
+	return bytes.Clone(c.r().sessionKey)
+}
 
-// IsGuest reports that the client was mapped to the guest account.
-func (c *Context) IsGuest() bool { return c.r().guest }
+// IsGuest reports that the client was mapped to the guest account. Valid after done.
+func (c *Context) IsGuest() bool { return c.state == ctxDone && c.r().guest }
 
-// IsAnonymous reports a null session.
-func (c *Context) IsAnonymous() bool { return c.r().anonymous }
+// IsAnonymous reports a null session. Valid after done.
+func (c *Context) IsAnonymous() bool { return c.state == ctxDone && c.r().anonymous }
 
 var noResult result
 

@@ -154,6 +154,8 @@ func TestExchangeFailures(t *testing.T) {
 		{"unknown user", nil, testClient{user: "mallory", password: "x", flags: sambaFlags, spnego: true}, nil, ErrLogonFailure},
 		{"ntlmv1", nil, testClient{user: "alice", flags: sambaFlags, spnego: true, ntlmV1: true}, nil, ErrLogonFailure},
 		{"anonymous refused", nil, testClient{flags: sambaFlags, spnego: true, anonymous: true}, nil, ErrLogonFailure},
+		{"no response, guest refused", nil, testClient{user: "alice", flags: sambaFlags, spnego: true, anonymous: true}, nil, ErrLogonFailure},
+		{"lm only", func(c *Config) { c.AllowGuest = true }, testClient{user: "alice", flags: sambaFlags, spnego: true, lmOnly: true}, nil, ErrLogonFailure},
 		{"bad mechListMIC", nil, testClient{user: "alice", password: "secret", flags: sambaFlags, spnego: true, mic: true, mechListMIC: true}, tamper(5), ErrLogonFailure}, // a Checksum byte
 		{"bad NTLM MIC", nil, testClient{user: "alice", password: "secret", flags: sambaFlags, spnego: true, mic: true}, func(b []byte) []byte {
 			b = bytes.Clone(b)
@@ -226,6 +228,16 @@ func TestGuestAndAnonymous(t *testing.T) {
 	c = testClient{user: "bob", password: "", flags: sambaFlags, spnego: true, mic: true, mechListMIC: true}
 	if ctx, _, err := run(t, cfg, &c); err != nil || ctx.IsGuest() || len(ctx.SessionKey()) != 16 {
 		t.Errorf("empty password: err %v guest %v", err, ctx.IsGuest())
+	}
+
+	// A known user with no responses at all is a guest; with only an LM response, refused.
+	c = testClient{user: "alice", flags: sambaFlags, spnego: true, anonymous: true}
+	if ctx, _, err := run(t, cfg, &c); err != nil || !ctx.IsGuest() || ctx.SessionKey() != nil {
+		t.Errorf("no response: err %v guest %v", err, ctx.IsGuest())
+	}
+	c = testClient{user: "alice", flags: sambaFlags, spnego: true, lmOnly: true}
+	if _, _, err := run(t, cfg, &c); !errors.Is(err, ErrLogonFailure) {
+		t.Errorf("LM only: %v", err)
 	}
 
 	c = testClient{flags: sambaFlags, spnego: true, anonymous: true}

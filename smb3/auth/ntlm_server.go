@@ -153,18 +153,21 @@ func (s *ntlmServer) handleAuthenticate(in []byte) error {
 	if s.cfg.Users != nil {
 		ntHash, ok = s.cfg.Users.Lookup(s.res.user)
 	}
+	emptyLM := len(lm) == 0 || (len(lm) == 1 && lm[0] == 0)
 	switch {
-	case !ok || len(nt) == 0:
-		// An unknown user, or a known one that gives no NT response at all (an empty or LM-only
-		// password), is mapped to guest when allowed ("map to guest = bad user").
+	case !ok || (len(nt) == 0 && emptyLM):
+		// An unknown user, or a known one logging on with no responses at all (an empty
+		// password), is mapped to guest when allowed (Samba's "map to guest = bad user").
 		if !s.cfg.AllowGuest {
 			if !ok {
 				return logonFailure("unknown-user")
 			}
-			return logonFailure("lm-only")
+			return logonFailure("no-response")
 		}
 		s.res.guest = true
 		return nil
+	case len(nt) == 0:
+		return logonFailure("lm-only") // LM and LMv2 responses alone are refused
 	case len(nt) == 24:
 		return logonFailure("ntlm-v1") // NTLM_RESPONSE (MS-NLMP 2.2.2.6); only NTLMv2 is accepted
 	case len(nt) < ntlmV2MinLen:
