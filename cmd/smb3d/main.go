@@ -31,12 +31,16 @@ func main() {
 		switch os.Args[1] {
 		case "user":
 			exit(userCmd(os.Args[2:]))
+			return
 		case "demo":
 			exit(demoCmd(os.Args[2:]))
+			return
 		case "check":
 			exit(checkCmd(os.Args[2:]))
+			return
 		case "serve":
 			exit(serveCmd(os.Args[2:]))
+			return
 		case "help", "-h", "--help":
 			usage()
 			return

@@ -67,6 +67,9 @@ func handleRead(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 		return out[:pos], wire.StatusEndOfFile
 	}
 	le.PutUint32(out[pos+4:], uint32(n))
+	o.mu.Lock()
+	o.position = int64(off) + int64(n)
+	o.mu.Unlock()
 	r.c.srv.stats.BytesRead.Add(uint64(n))
 	return out, wire.StatusSuccess
 }
@@ -129,6 +132,9 @@ func handleWrite(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 			return out, statusOf(err)
 		}
 	}
+	o.mu.Lock()
+	o.position = int64(off) + int64(n)
+	o.mu.Unlock()
 	r.c.srv.stats.BytesWritten.Add(uint64(n))
 	return wire.AppendWriteResponse(out, uint32(n)), wire.StatusSuccess
 }

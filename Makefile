@@ -1,0 +1,57 @@
+# smb3d — the two commands of the README are `make run` and `make test`.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/smb3d
+export GOFLAGS ?= -mod=mod
+
+.PHONY: all build run test test-quick test-unit test-gosmb2 test-smbclient test-torture test-rdma \
+        deps vet fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/smb3d
+
+# The embedded default: a share on .cache/demo/share, loopback only, a
+# generated user; it prints the smbclient command that connects.
+run: build
+	./$(BIN) demo -dir .cache/demo -listen 127.0.0.1:4455
+
+# Everything CI runs. Installs what the tests need first.
+test: deps vet test-unit test-gosmb2 test-smbclient test-torture test-rdma
+	@echo "make test: all stages passed"
+
+# The inner loop: unit tests only, no packages installed.
+test-quick: vet test-unit
+
+deps:
+	@scripts/deps.sh
+
+vet:
+	CGO_ENABLED=0 $(GO) vet ./...
+
+test-unit:
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v /test/)
+
+test-gosmb2: build
+	$(GO) test -count=1 ./test/gosmb2/
+
+test-smbclient: build
+	test/smbclient/run.sh
+
+test-torture: build
+	test/torture/run.sh --server smb3d
+
+test-rdma:
+	test/soft-roce/run-tests.sh
+
+# Each fuzz target briefly (FUZZTIME per target).
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./smb3/...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; done
+
+clean:
+	rm -rf bin .cache/demo
