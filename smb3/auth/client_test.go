@@ -23,6 +23,7 @@ type testClient struct {
 	anonymous   bool
 	ntlmV1      bool // send a 24-byte NT response
 	lmOnly      bool // send only a 24-byte LM response
+	sambaLayout bool // payload order LM, NT, domain, user, workstation, key (Samba's msrpc_gen "CdBBUUUBdbb"); else Windows' domain-first order
 
 	// Exchange state.
 	negotiate, challenge, authenticate []byte
@@ -123,6 +124,10 @@ func (c *testClient) authenticateMessage(challenge []byte) ([]byte, error) {
 		if c.mic {
 			pairs = appendAVPair(pairs, avFlags, []byte{avFlagMICPresent, 0, 0, 0})
 		}
+		// MsvAvSingleHost (MS-NLMP 2.2.2.2): Size 48, Z4, CustomData, MachineID, as Samba and Windows send.
+		singleHost := append([]byte{48, 0, 0, 0}, make([]byte, 12)...)
+		singleHost = append(singleHost, bytes.Repeat([]byte{0x3c}, 32)...)
+		pairs = appendAVPair(pairs, avSingleHost, singleHost)
 		pairs = appendAVPair(pairs, avChannelBindings, make([]byte, 16))
 		pairs = appendAVPair(pairs, avTargetName, utf16LE("cifs/server"))
 		pairs = appendAVPair(pairs, avEOL, nil)
@@ -160,13 +165,20 @@ func (c *testClient) authenticateMessage(challenge []byte) ([]byte, error) {
 	const hdr = 88 // through Version and MIC
 	b := append([]byte(nil), ntlmSignature...)
 	b = binary.LittleEndian.AppendUint32(b, ntlmAuthenticate)
-	off := hdr + len(domain) + len(user) + len(ws)
-	b = appendFieldDesc(b, len(lm), off)
-	b = appendFieldDesc(b, len(nt), off+len(lm))
-	b = appendFieldDesc(b, len(domain), hdr)
-	b = appendFieldDesc(b, len(user), hdr+len(domain))
-	b = appendFieldDesc(b, len(ws), hdr+len(domain)+len(user))
-	b = appendFieldDesc(b, len(ersk), off+len(lm)+len(nt))
+	fields := [][]byte{lm, nt, domain, user, ws, ersk}
+	order := []int{2, 3, 4, 0, 1, 5} // Windows: domain, user, workstation, LM, NT, key
+	if c.sambaLayout {
+		order = []int{0, 1, 2, 3, 4, 5}
+	}
+	offs := make([]int, len(fields))
+	off := hdr
+	for _, i := range order {
+		offs[i] = off
+		off += len(fields[i])
+	}
+	for i, f := range fields {
+		b = appendFieldDesc(b, len(f), offs[i])
+	}
 	flags := c.negotiated
 	if c.anonymous {
 		flags |= flagAnonymous
@@ -174,8 +186,8 @@ func (c *testClient) authenticateMessage(challenge []byte) ([]byte, error) {
 	b = binary.LittleEndian.AppendUint32(b, uint32(flags))
 	b = append(b, 10, 0, 0x61, 0x4a, 0, 0, 0, 0x0f)
 	b = append(b, make([]byte, 16)...) // MIC
-	for _, p := range [][]byte{domain, user, ws, lm, nt, ersk} {
-		b = append(b, p...)
+	for _, i := range order {
+		b = append(b, fields[i]...)
 	}
 	if c.mic && c.exportedKey != nil {
 		copy(b[72:88], hmacMD5(c.exportedKey, c.negotiate, challenge, b))

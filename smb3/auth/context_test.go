@@ -60,7 +60,7 @@ func TestExchange(t *testing.T) {
 		client  testClient
 		wantMIC bool // server sends mechListMIC
 	}{
-		{"samba spnego mic", testClient{flags: sambaFlags, spnego: true, mic: true, mechListMIC: true}, true},
+		{"samba spnego mic", testClient{flags: sambaFlags, spnego: true, mic: true, mechListMIC: true, sambaLayout: true}, true},
 		{"windows spnego mic", testClient{flags: windowsFlags, spnego: true, mic: true, mechListMIC: true, negState: true}, true},
 		{"no key exchange", testClient{flags: sambaFlags &^ flagKeyExch, spnego: true, mic: true, mechListMIC: true}, true},
 		{"no mic", testClient{flags: sambaFlags, spnego: true}, false},

@@ -89,7 +89,7 @@ func clientTokens(t testing.TB) (names []string, first [][]byte, second [][]byte
 		name string
 		c    testClient
 	}{
-		{"spnego", testClient{flags: sambaFlags, spnego: true, mic: true, mechListMIC: true}},
+		{"spnego", testClient{flags: sambaFlags, spnego: true, mic: true, mechListMIC: true, sambaLayout: true}},
 		{"spnego-windows", testClient{flags: windowsFlags, spnego: true, mic: true, mechListMIC: true, negState: true}},
 		{"raw", testClient{flags: windowsFlags, mic: true}},
 		{"raw-no-keyexch", testClient{flags: sambaFlags &^ flagKeyExch}},
