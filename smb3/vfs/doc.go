@@ -35,11 +35,17 @@
 // renames and removes, and rebuilt by reading the directory only when
 // something else changed it. A create of a new name in a directory of any
 // size costs an fstatat, an fstat, a map lookup and the create itself. The
-// index lock is held from the check to the create, so two differently cased
-// creates of one name through one FS cannot both succeed. Other processes
-// are seen through the timestamps; on kernels before multigrain timestamps
-// (6.13) a change within the same clock tick as our own last change may be
-// missed until the directory changes again.
+// index lock is held from the check to the create (and across renames and
+// removes), so the index is always exact with respect to this FS's own
+// changes, and two differently cased creates of one name through one FS
+// cannot both succeed. Changes by other processes are seen when the
+// directory's stamp differs from the one recorded after our last change or
+// scan; stamps are compared for inequality only, since directory
+// timestamps are not monotonic on multigrain-timestamp kernels (observed
+// on 6.18 ext4). A foreign change that leaves the stamp equal (same clock
+// tick as our own last change, on file systems with coarse timestamps) or
+// that falls between our change and our re-stat is missed until the
+// directory changes again.
 //
 // # Metadata
 //

@@ -180,24 +180,12 @@ func (f *File) ReadDir() ([]DirEntry, error) {
 	defer f.dirMu.Unlock()
 	var out []DirEntry
 	err := f.control("readdir", func(fd int) error {
-		var dst unix.Stat_t
-		if err := unix.Fstat(fd, &dst); err != nil {
-			return err
-		}
 		if _, err := unix.Seek(fd, 0, io.SeekStart); err != nil {
 			return err
 		}
 		names, err := getdentsNames(fd)
 		if err != nil {
 			return err
-		}
-		if !f.fs.opts.CaseSensitive {
-			// A full listing refreshes the name index for free.
-			ix := f.fs.index.get(devIno{dst.Dev, dst.Ino})
-			if !ix.valid || ix.stamp != stampOf(&dst) {
-				ix.reset(names, stampOf(&dst))
-			}
-			ix.mu.Unlock()
 		}
 		out = make([]DirEntry, 0, len(names))
 		prefix := "/proc/self/fd/" + strconv.Itoa(fd) + "/"

@@ -58,12 +58,10 @@ func foldSlow(s string) string {
 // devIno identifies a directory.
 type devIno struct{ dev, ino uint64 }
 
-// dirStamp is what tells that a directory changed behind our back. The
+// dirStamp is what tells that a directory changed behind our back: the
 // size catches creates on tmpfs (which counts entries), nlink catches
-// subdirectories; mtime/ctime do the rest. On kernels with multigrain
-// timestamps (6.13+: ext4, xfs, btrfs, tmpfs) a change after our stat
-// always gets a newer ctime; on older kernels a foreign change within the
-// same timer tick as our own last change can go unnoticed until the next.
+// subdirectories, mtime/ctime do the rest. Stamps are only compared for
+// equality (see the package documentation).
 type dirStamp struct {
 	mtimeSec, mtimeNsec int64
 	ctimeSec, ctimeNsec int64
