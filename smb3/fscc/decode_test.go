@@ -43,6 +43,8 @@ func decoderCases(t testing.TB) []decoderCase {
 		w.Add(&FileInfo{Name: "second-é-😀", ShortName: "SECOND~1"})
 		return w.Bytes()
 	}
+	notify, _ := AppendNotifyInformation(nil, []Notify{{FileActionRenamedOldName, "a"}, {FileActionRenamedNewName, "bcd"}}, 1<<10)
+	symlink, _ := AppendSymlinkReparse(nil, &SymlinkReparse{SubstituteName: `\??\C:\x`, PrintName: `C:\x`})
 	errOnly := func(f func([]byte) error) func([]byte) error { return f }
 	cases := []decoderCase{
 		{"BasicInformation", bi.Append(nil), func(b []byte) error { _, err := DecodeBasicInformation(b); return err }},
@@ -71,6 +73,11 @@ func decoderCases(t testing.TB) []decoderCase {
 		{"FileLevelTrim", (&lb{}).u32(0).u32(1).u64(0).u64(4096).b, func(b []byte) error { _, err := DecodeFileLevelTrim(b); return err }},
 		{"DuplicateExtentsData", dup.Append(nil), func(b []byte) error { _, err := DecodeDuplicateExtentsData(b); return err }},
 		{"NetworkResiliencyRequest", (&lb{}).u32(1000).u32(0).b, func(b []byte) error { _, err := DecodeNetworkResiliencyRequest(b); return err }},
+		{"NotifyInformation", notify, func(b []byte) error { _, err := DecodeNotifyInformation(b); return err }},
+		{"PipeInformation", (&PipeInformation{ReadMode: 1}).Append(nil), func(b []byte) error { _, err := DecodePipeInformation(b); return err }},
+		{"PipeWaitRequest", (&PipeWaitRequest{Timeout: -1, TimeoutSpecified: true, Name: "srvsvc"}).Append(nil), func(b []byte) error { _, err := DecodePipeWaitRequest(b); return err }},
+		{"ReparseDataBuffer", symlink, func(b []byte) error { _, err := DecodeReparseDataBuffer(b); return err }},
+		{"SymlinkReparse", symlink[8:], func(b []byte) error { _, err := DecodeSymlinkReparse(b); return err }},
 		{"UTF16", []byte{'a', 0}, errOnly(func(b []byte) error {
 			if len(b) == 0 {
 				return errors.New("empty") // the prefix test needs a failure; empty is valid UTF-16

@@ -568,3 +568,11 @@ func AppendFileRegionOutput(b []byte, regions []FileRegion, max int) []byte {
 	}
 	return b
 }
+
+// Len returns the encoded length of the request.
+func (r *ValidateNegotiateInfoRequest) Len() int {
+	return validateNegotiateInfoReqFixed + 2*len(r.Dialects)
+}
+
+// Len returns the encoded length of the request.
+func (c *CopychunkCopy) Len() int { return copychunkFixed + chunkSize*len(c.Chunks) }

@@ -132,3 +132,19 @@ func FuzzUTF16(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeNotifyInformation(f *testing.F) { fuzzDecoder(f, "NotifyInformation") }
+func FuzzDecodePipeWaitRequest(f *testing.F)   { fuzzDecoder(f, "PipeWaitRequest") }
+func FuzzDecodeReparseDataBuffer(f *testing.F) { fuzzDecoder(f, "ReparseDataBuffer") }
+func FuzzDecodeSymlinkReparse(f *testing.F)    { fuzzDecoder(f, "SymlinkReparse") }
+func FuzzDecodeFsObjectIDInformation(f *testing.F) {
+	fuzzDecoder(f, "FsObjectIDInformation")
+}
+func FuzzDecodeCaseSensitiveInformation(f *testing.F) {
+	fuzzDecoder(f, "CaseSensitiveInformation")
+}
+func FuzzDecodeCompressionState(f *testing.F) { fuzzDecoder(f, "CompressionState") }
+func FuzzDecodeNetworkResiliencyRequest(f *testing.F) {
+	fuzzDecoder(f, "NetworkResiliencyRequest")
+}
+func FuzzDecodePipeInformation(f *testing.F) { fuzzDecoder(f, "PipeInformation") }

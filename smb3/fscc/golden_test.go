@@ -311,3 +311,79 @@ func TestGoldenSnapshotArray(t *testing.T) {
 	checkBytes(t, "one", AppendSnapshotArray(nil, []string{snap}, 1024), want)
 	checkBytes(t, "too small", AppendSnapshotArray(nil, []string{snap}, 16), (&lb{}).u32(1).u32(0).u32(52).b)
 }
+
+func TestGoldenNotifyInformation(t *testing.T) {
+	ns := []Notify{{FileActionRenamedOldName, "a"}, {FileActionRenamedNewName, "bcd"}}
+	w := &lb{}
+	// Entry 1: 12 + 2 = 14, padded to 16.
+	w.u32(16).u32(4).u32(2).ascii16("a").zero(2)
+	// Entry 2: last.
+	w.u32(0).u32(5).u32(6).ascii16("bcd")
+	got, overflow := AppendNotifyInformation(nil, ns, 34)
+	if overflow {
+		t.Fatal("overflow")
+	}
+	checkBytes(t, "FILE_NOTIFY_INFORMATION", got, w.b)
+	if NotifyListLen(ns) != 34 {
+		t.Errorf("NotifyListLen %d", NotifyListLen(ns))
+	}
+	if got, overflow := AppendNotifyInformation([]byte{1}, ns, 33); !overflow || len(got) != 1 {
+		t.Errorf("limit 33: %d bytes, overflow %v", len(got), overflow)
+	}
+	back, err := DecodeNotifyInformation(w.b)
+	if err != nil || len(back) != 2 || back[1] != ns[1] {
+		t.Errorf("decode %+v %v", back, err)
+	}
+}
+
+func TestGoldenSymlinkReparse(t *testing.T) {
+	s := &SymlinkReparse{SubstituteName: "ab", PrintName: "c", Flags: SymlinkFlagRelative}
+	want := (&lb{}).
+		u32(0xA000000C). // ReparseTag
+		u16(12 + 4 + 2). // ReparseDataLength
+		u16(0).          // Reserved
+		u16(0).u16(4).   // SubstituteNameOffset, Length
+		u16(4).u16(2).   // PrintNameOffset, Length
+		u32(1).          // Flags
+		ascii16("abc").b
+	got, err := AppendSymlinkReparse(nil, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBytes(t, "symlink REPARSE_DATA_BUFFER", got, want)
+	r, err := DecodeReparseDataBuffer(got)
+	if err != nil || r.Tag != IOReparseTagSymlink {
+		t.Fatalf("%+v %v", r, err)
+	}
+	back, err := DecodeSymlinkReparse(r.Data)
+	if err != nil || back != *s {
+		t.Errorf("decode %+v %v", back, err)
+	}
+}
+
+func TestLenMatchesAppend(t *testing.T) {
+	ri := &RenameInformation{FileName: "dir\\😀"}
+	if n := len(ri.Append(nil, false)); n != ri.Len() {
+		t.Errorf("RenameInformation: Append %d, Len %d", n, ri.Len())
+	}
+	cc := &CopychunkCopy{Chunks: make([]Chunk, 3)}
+	if n := len(cc.Append(nil)); n != cc.Len() {
+		t.Errorf("CopychunkCopy: Append %d, Len %d", n, cc.Len())
+	}
+	vn := &ValidateNegotiateInfoRequest{Dialects: []uint16{1, 2, 3}}
+	if n := len(vn.Append(nil)); n != vn.Len() {
+		t.Errorf("ValidateNegotiateInfoRequest: Append %d, Len %d", n, vn.Len())
+	}
+	v := &FsVolumeInformation{VolumeLabel: "é😀"}
+	if n := len(v.Append(nil)); n != v.Len() {
+		t.Errorf("FsVolumeInformation: Append %d, Len %d", n, v.Len())
+	}
+	fi := testFileInfo()
+	fi.Name = "x😀y"
+	for class := range dirLayouts {
+		b, _ := AppendDirEntry(nil, class, fi)
+		if n, _ := DirEntryLen(class, fi); n != len(b) {
+			t.Errorf("class %d: DirEntryLen %d, Append %d", class, n, len(b))
+		}
+	}
+}

@@ -259,3 +259,6 @@ func SetInfoMinSize(class uint8) (n int, ok bool) {
 	}
 	return 0, false
 }
+
+// Len returns the encoded length.
+func (ri *RenameInformation) Len() int { return RenameInformationSize + UTF16Len(ri.FileName) }
