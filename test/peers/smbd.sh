@@ -89,6 +89,15 @@ if [ -n "$TMPFS" ] && ! mountpoint -q "$DIR/share"; then
     mount -t tmpfs -o "size=$TMPFS,mode=1777" tmpfs "$DIR/share" && touch "$DIR/.tmpfs"
 fi
 chmod 1777 "$DIR/share"
+# smbd serves the share as USER, who must be able to reach it: DIR and every parent.
+chmod go+x "$DIR"
+d=$DIR
+while [ "$d" != / ]; do
+    d=$(dirname "$d")
+    if [ "$(stat -c %A "$d" | cut -c10)" != x ] && [ "$(stat -c %A "$d" | cut -c10)" != t ]; then
+        echo "smbd.sh: warning: $d is not searchable by others; $SMBUSER cannot reach the share" >&2
+    fi
+done
 
 VFS="acl_xattr streams_xattr"
 [ "$IOURING" = 1 ] && VFS="$VFS io_uring"   # io_uring must be last

@@ -80,6 +80,7 @@ command -v smbtorture >/dev/null || { echo "run.sh: smbtorture not found (script
 OUT=${OUT:-$(mktemp -d /tmp/smb3d-torture.XXXXXX)}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
+chmod 755 "$OUT"   # servers started here keep their share below it and smbd serves it as USER
 T_START=$(date +%s)
 STARTED=()   # "kind dir" of servers started here, stopped on exit
 
