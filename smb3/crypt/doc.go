@@ -15,6 +15,9 @@
 // steady state, except for CCM payloads of 1 KiB or more, whose
 // crypto/cipher CTR stream costs one allocation.
 //
+// Seal and Open append to a caller's buffer; SealInPlace and OpenInPlace
+// work inside one buffer for large READ/WRITE payloads.
+//
 // A Cipher owns the nonce sequence of its key: create exactly one Cipher per
 // encryption key and share it, or nonces could repeat.
 package crypt

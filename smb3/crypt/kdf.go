@@ -48,6 +48,8 @@ func KDF(key, label, context []byte, L int) []byte {
 }
 
 // Keys holds a session's (or a channel's) derived keys, seen from the server.
+// Microsoft's published examples list keys from the client's side: their
+// EncryptionKey is Decryption here, their DecryptionKey is Encryption.
 type Keys struct {
 	Signing     []byte // 16 bytes
 	Decryption  []byte // ServerIn: decrypts client->server (16 or 32 bytes by cipher)
