@@ -469,3 +469,39 @@ func TestFiletime(t *testing.T) {
 	}
 	_ = utf8.RuneError
 }
+
+func TestFitEntries(t *testing.T) {
+	ss := []StreamInfo{{Name: "::$DATA", Size: 10}, {Name: ":x:$DATA", Size: 1}, {Name: ":y:$DATA"}}
+	full, _ := AppendStreamInformation(nil, ss, 1<<20)
+	want2, _ := AppendStreamInformation(nil, ss[:2], 1<<20)
+	size, _ := FileInfoSize(FileStreamInformation)
+	// Entries at 0 (38 bytes), 40 (40 bytes), 80 (40 bytes): 119 bytes fit two.
+	out, overflow, err := Fit(size, append([]byte(nil), full...), 119)
+	if err != nil || !overflow {
+		t.Fatalf("Fit(119): %v %v", overflow, err)
+	}
+	checkBytes(t, "two streams", out, want2)
+	if out, overflow, err := Fit(size, append([]byte(nil), full...), 37); err != nil || !overflow || len(out) != 0 {
+		t.Errorf("Fit(37): %d %v %v", len(out), overflow, err)
+	}
+	if _, _, err := Fit(size, full, 31); !errors.Is(err, ErrInfoLengthMismatch) {
+		t.Errorf("Fit(31): %v", err)
+	}
+	if out, overflow, err := Fit(size, full, len(full)); err != nil || overflow || len(out) != len(full) {
+		t.Errorf("Fit(all): %d %v %v", len(out), overflow, err)
+	}
+	eas := []FullEa{{Name: "a", Value: []byte("12345")}, {Name: "b"}}
+	fullEa, _, _ := AppendFullEaInformation(nil, eas, 1<<20)
+	one, _, _ := AppendFullEaInformation(nil, eas[:1], 1<<20)
+	esize, _ := FileInfoSize(FileFullEaInformation)
+	out, overflow, err = Fit(esize, fullEa, len(fullEa)-1)
+	if err != nil || !overflow {
+		t.Fatalf("EA fit: %v %v", overflow, err)
+	}
+	checkBytes(t, "one EA", out, one)
+	// A fixed-size class never truncates.
+	bsize, _ := FileInfoSize(FileBasicInformation)
+	if _, _, err := Fit(bsize, make([]byte, 40), 39); !errors.Is(err, ErrInfoLengthMismatch) {
+		t.Errorf("basic in 39: %v", err)
+	}
+}

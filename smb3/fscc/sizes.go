@@ -30,6 +30,25 @@ type InfoSize struct {
 	// Fixed is the encoded length of the fixed part.
 	Fixed    int
 	Overflow OverflowRule
+	// entryLen returns the unpadded length of the list entry at the start
+	// of its argument (OverflowEntries classes), or -1 if malformed.
+	entryLen func([]byte) int
+}
+
+// streamEntryLen is the length of a FILE_STREAM_INFORMATION entry.
+func streamEntryLen(e []byte) int {
+	if len(e) < StreamInformationSize {
+		return -1
+	}
+	return StreamInformationSize + int(u32(e[4:]))
+}
+
+// fullEaEntryLen is the length of a FILE_FULL_EA_INFORMATION entry.
+func fullEaEntryLen(e []byte) int {
+	if len(e) < FullEaInformationSize {
+		return -1
+	}
+	return FullEaInformationSize + int(e[5]) + 1 + int(u16(e[6:]))
 }
 
 // The MinOutput values are the C sizeof() of the structures, which pads a
@@ -42,36 +61,36 @@ type InfoSize struct {
 
 // fileInfoSizes are the query sizes of SMB2_0_INFO_FILE classes.
 var fileInfoSizes = map[uint8]InfoSize{
-	FileBasicInformation:          {BasicInformationSize, BasicInformationSize, OverflowNever},
-	FileStandardInformation:       {StandardInformationSize, StandardInformationSize, OverflowNever},
-	FileInternalInformation:       {InternalInformationSize, InternalInformationSize, OverflowNever},
-	FileEaInformation:             {EaInformationSize, EaInformationSize, OverflowNever},
-	FileAccessInformation:         {AccessInformationSize, AccessInformationSize, OverflowNever},
-	FilePositionInformation:       {PositionInformationSize, PositionInformationSize, OverflowNever},
-	FileModeInformation:           {ModeInformationSize, ModeInformationSize, OverflowNever},
-	FileAlignmentInformation:      {AlignmentInformationSize, AlignmentInformationSize, OverflowNever},
-	FileCompressionInformation:    {CompressionInformationSize, CompressionInformationSize, OverflowNever},
-	FileNetworkOpenInformation:    {NetworkOpenInformationSize, NetworkOpenInformationSize, OverflowNever},
-	FileAttributeTagInformation:   {AttributeTagInformationSize, AttributeTagInformationSize, OverflowNever},
-	FileIDInformation:             {IDInformationSize, IDInformationSize, OverflowNever},
-	FileStatInformation:           {StatInformationSize, StatInformationSize, OverflowNever},
-	FileStatLxInformation:         {StatLxInformationSize, StatLxInformationSize, OverflowNever},
-	FileCaseSensitiveInformation:  {CaseSensitiveInformationSize, CaseSensitiveInformationSize, OverflowNever},
-	FileNameInformation:           {8, NameInformationSize, OverflowTruncate},
-	FileNormalizedNameInformation: {8, NameInformationSize, OverflowTruncate},
-	FileAlternateNameInformation:  {8, NameInformationSize, OverflowTruncate},
+	FileBasicInformation:          {MinOutput: BasicInformationSize, Fixed: BasicInformationSize, Overflow: OverflowNever},
+	FileStandardInformation:       {MinOutput: StandardInformationSize, Fixed: StandardInformationSize, Overflow: OverflowNever},
+	FileInternalInformation:       {MinOutput: InternalInformationSize, Fixed: InternalInformationSize, Overflow: OverflowNever},
+	FileEaInformation:             {MinOutput: EaInformationSize, Fixed: EaInformationSize, Overflow: OverflowNever},
+	FileAccessInformation:         {MinOutput: AccessInformationSize, Fixed: AccessInformationSize, Overflow: OverflowNever},
+	FilePositionInformation:       {MinOutput: PositionInformationSize, Fixed: PositionInformationSize, Overflow: OverflowNever},
+	FileModeInformation:           {MinOutput: ModeInformationSize, Fixed: ModeInformationSize, Overflow: OverflowNever},
+	FileAlignmentInformation:      {MinOutput: AlignmentInformationSize, Fixed: AlignmentInformationSize, Overflow: OverflowNever},
+	FileCompressionInformation:    {MinOutput: CompressionInformationSize, Fixed: CompressionInformationSize, Overflow: OverflowNever},
+	FileNetworkOpenInformation:    {MinOutput: NetworkOpenInformationSize, Fixed: NetworkOpenInformationSize, Overflow: OverflowNever},
+	FileAttributeTagInformation:   {MinOutput: AttributeTagInformationSize, Fixed: AttributeTagInformationSize, Overflow: OverflowNever},
+	FileIDInformation:             {MinOutput: IDInformationSize, Fixed: IDInformationSize, Overflow: OverflowNever},
+	FileStatInformation:           {MinOutput: StatInformationSize, Fixed: StatInformationSize, Overflow: OverflowNever},
+	FileStatLxInformation:         {MinOutput: StatLxInformationSize, Fixed: StatLxInformationSize, Overflow: OverflowNever},
+	FileCaseSensitiveInformation:  {MinOutput: CaseSensitiveInformationSize, Fixed: CaseSensitiveInformationSize, Overflow: OverflowNever},
+	FileNameInformation:           {MinOutput: 8, Fixed: NameInformationSize, Overflow: OverflowTruncate},
+	FileNormalizedNameInformation: {MinOutput: 8, Fixed: NameInformationSize, Overflow: OverflowTruncate},
+	FileAlternateNameInformation:  {MinOutput: 8, Fixed: NameInformationSize, Overflow: OverflowTruncate},
 	// BlockAlign(FieldOffset(FILE_ALL_INFORMATION.NameInformation.FileName), 8);
 	// the encoded fixed part is 100 bytes.
-	FileAllInformation: {align8(AllInformationSize), AllInformationSize, OverflowTruncate},
+	FileAllInformation: {MinOutput: align8(AllInformationSize), Fixed: AllInformationSize, Overflow: OverflowTruncate},
 	// MS-FSA 2.1.5.12.29: "If OutputBufferSize is smaller than
 	// sizeof(FILE_STREAM_INFORMATION), the operation MUST be failed with
 	// STATUS_INFO_LENGTH_MISMATCH"; entries that do not fit end the list
 	// with STATUS_BUFFER_OVERFLOW (AppendStreamInformation).
-	FileStreamInformation: {32, 0, OverflowEntries},
+	FileStreamInformation: {MinOutput: 32, Overflow: OverflowEntries, entryLen: streamEntryLen},
 	// No fixed part: AppendFullEaInformation reports overflow; with no entry
 	// returned the server answers STATUS_BUFFER_TOO_SMALL, else
 	// STATUS_BUFFER_OVERFLOW.
-	FileFullEaInformation: {0, 0, OverflowEntries},
+	FileFullEaInformation: {MinOutput: 0, Overflow: OverflowEntries, entryLen: fullEaEntryLen},
 }
 
 // fsInfoSizes are the query sizes of SMB2_0_INFO_FILESYSTEM classes.
@@ -79,14 +98,14 @@ var fsInfoSizes = map[uint8]InfoSize{
 	// MS-FSA 2.1.5.13.1: "If OutputBufferSize is smaller than
 	// BlockAlign(FieldOffset(FILE_FS_VOLUME_INFORMATION.VolumeLabel), 8),
 	// the operation MUST be failed with STATUS_INFO_LENGTH_MISMATCH" (24).
-	FileFsVolumeInformation:     {align8(FsVolumeInformationSize), FsVolumeInformationSize, OverflowTruncate},
-	FileFsSizeInformation:       {FsSizeInformationSize, FsSizeInformationSize, OverflowNever},
-	FileFsDeviceInformation:     {FsDeviceInformationSize, FsDeviceInformationSize, OverflowNever},
-	FileFsAttributeInformation:  {16, FsAttributeInformationSize, OverflowTruncate},
-	FileFsControlInformation:    {FsControlInformationSize, FsControlInformationSize, OverflowNever},
-	FileFsFullSizeInformation:   {FsFullSizeInformationSize, FsFullSizeInformationSize, OverflowNever},
-	FileFsObjectIDInformation:   {FsObjectIDInformationSize, FsObjectIDInformationSize, OverflowNever},
-	FileFsSectorSizeInformation: {FsSectorSizeInformationSize, FsSectorSizeInformationSize, OverflowNever},
+	FileFsVolumeInformation:     {MinOutput: align8(FsVolumeInformationSize), Fixed: FsVolumeInformationSize, Overflow: OverflowTruncate},
+	FileFsSizeInformation:       {MinOutput: FsSizeInformationSize, Fixed: FsSizeInformationSize, Overflow: OverflowNever},
+	FileFsDeviceInformation:     {MinOutput: FsDeviceInformationSize, Fixed: FsDeviceInformationSize, Overflow: OverflowNever},
+	FileFsAttributeInformation:  {MinOutput: 16, Fixed: FsAttributeInformationSize, Overflow: OverflowTruncate},
+	FileFsControlInformation:    {MinOutput: FsControlInformationSize, Fixed: FsControlInformationSize, Overflow: OverflowNever},
+	FileFsFullSizeInformation:   {MinOutput: FsFullSizeInformationSize, Fixed: FsFullSizeInformationSize, Overflow: OverflowNever},
+	FileFsObjectIDInformation:   {MinOutput: FsObjectIDInformationSize, Fixed: FsObjectIDInformationSize, Overflow: OverflowNever},
+	FileFsSectorSizeInformation: {MinOutput: FsSectorSizeInformationSize, Fixed: FsSectorSizeInformationSize, Overflow: OverflowNever},
 }
 
 // FileInfoSize returns the size rule of a SMB2_0_INFO_FILE query class;
@@ -104,9 +123,16 @@ func FsInfoSize(class uint8) (s InfoSize, ok bool) {
 
 // Fit applies the rule s to an encoded result for a client that allows
 // maxOut bytes (OutputBufferLength). It returns ErrInfoLengthMismatch if
-// maxOut is below s.MinOutput or if a fixed-size or list result does not
-// fit; otherwise the bytes to send and whether the response status is
-// STATUS_BUFFER_OVERFLOW (a truncated trailing name).
+// maxOut is below s.MinOutput or a fixed-size result does not fit.
+// Otherwise it returns the bytes to send and whether the response status is
+// STATUS_BUFFER_OVERFLOW:
+//
+//   - OverflowTruncate: the result cut at maxOut (the trailing name is
+//     partial, its length field keeps the full length).
+//   - OverflowEntries: the leading whole entries that fit, the last one's
+//     NextEntryOffset set to 0 (in place, in full). With no entry fitting
+//     the result is empty with overflow set; for FileFullEaInformation the
+//     server answers STATUS_BUFFER_TOO_SMALL then.
 func Fit(s InfoSize, full []byte, maxOut int) (out []byte, overflow bool, err error) {
 	if maxOut < s.MinOutput {
 		return nil, false, fmt.Errorf("fscc: OutputBufferLength %d below %d: %w", maxOut, s.MinOutput, ErrInfoLengthMismatch)
@@ -114,8 +140,37 @@ func Fit(s InfoSize, full []byte, maxOut int) (out []byte, overflow bool, err er
 	if len(full) <= maxOut {
 		return full, false, nil
 	}
-	if s.Overflow == OverflowTruncate {
+	switch s.Overflow {
+	case OverflowTruncate:
 		return full[:maxOut], true, nil
+	case OverflowEntries:
+		if s.entryLen == nil {
+			break
+		}
+		off, end, last := 0, 0, -1
+		for off < len(full) {
+			n := s.entryLen(full[off:])
+			if n < 0 || off+n > len(full) {
+				return nil, false, malformed("entry list", "entry at %d overruns %d bytes", off, len(full))
+			}
+			if off+n > maxOut {
+				break
+			}
+			last, end = off, off+n
+			next := int(u32(full[off:]))
+			if next == 0 {
+				break
+			}
+			if next < n {
+				return nil, false, malformed("entry list", "NextEntryOffset %d inside entry at %d", next, off)
+			}
+			off += next
+		}
+		if last < 0 {
+			return full[:0], true, nil
+		}
+		full[last], full[last+1], full[last+2], full[last+3] = 0, 0, 0, 0
+		return full[:end], true, nil
 	}
 	return nil, false, fmt.Errorf("fscc: result of %d bytes exceeds OutputBufferLength %d: %w", len(full), maxOut, ErrInfoLengthMismatch)
 }
