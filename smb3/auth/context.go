@@ -190,7 +190,8 @@ func (c *Context) Step(in []byte) (out []byte, done bool, err error) {
 
 func (c *Context) start(in []byte) ([]byte, bool, error) {
 	if len(in) == 0 {
-		// MS-SMB2 3.3.5.5.3: a client may start with an empty buffer; offer the mechanisms again.
+		// A client may start SESSION_SETUP with an empty buffer; like smbd, offer the mechanisms
+		// (the NEGOTIATE response's token) again.
 		return NegTokenInit(c.cfg), false, nil
 	}
 	if isNTLMSSP(in) {

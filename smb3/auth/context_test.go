@@ -343,3 +343,20 @@ func TestChallengeRandom(t *testing.T) {
 		t.Errorf("two challenges are equal: %x", ca)
 	}
 }
+
+// BenchmarkExchange measures the server side of a full SPNEGO/NTLMv2 logon with MIC and
+// mechListMIC (the client's tokens are prepared once).
+func BenchmarkExchange(b *testing.B) {
+	_, first, second := clientTokens(b)
+	cfg := testConfig()
+	b.ReportAllocs()
+	for b.Loop() {
+		ctx := NewContext(cfg)
+		if _, _, err := ctx.Step(first[0]); err != nil {
+			b.Fatal(err)
+		}
+		if _, done, err := ctx.Step(second[0]); !done || err != nil {
+			b.Fatal(done, err)
+		}
+	}
+}
