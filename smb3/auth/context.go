@@ -1,10 +1,3 @@
-// Package auth is the server side of SMB2 authentication: SPNEGO (RFC 4178, MS-SPNG) negotiating
-// NTLM (MS-NLMP, NTLMv2 only) verified against stored NT hashes, and the user store.
-//
-// The SMB server creates one Context per SESSION_SETUP sequence and feeds it each request's
-// security buffer; Step returns the buffer of the response and whether authentication finished.
-// Mechanisms sit behind a small interface and a table (mechanisms), so Kerberos can be added
-// beside NTLM without changing the SPNEGO layer.
 package auth
 
 import (
@@ -144,8 +137,11 @@ type Context struct {
 	res          *result
 }
 
-// NewContext starts an exchange.
+// NewContext starts an exchange. A nil cfg is an empty Config: no users, no guest, no anonymous.
 func NewContext(cfg *Config) *Context {
+	if cfg == nil {
+		cfg = &Config{}
+	}
 	return &Context{cfg: cfg}
 }
 
