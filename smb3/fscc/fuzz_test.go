@@ -148,3 +148,78 @@ func FuzzDecodeNetworkResiliencyRequest(f *testing.F) {
 	fuzzDecoder(f, "NetworkResiliencyRequest")
 }
 func FuzzDecodePipeInformation(f *testing.F) { fuzzDecoder(f, "PipeInformation") }
+
+// FuzzDirWriter writes entries with fuzzed names under a fuzzed limit; the
+// output must respect the limit and decode back to the accepted entries.
+func FuzzDirWriter(f *testing.F) {
+	f.Add(uint8(0), "a.txt", "dir", uint16(200))
+	f.Add(uint8(5), "😀", "", uint16(120))
+	classes := make([]uint8, 0, len(dirLayouts))
+	for c := range dirLayouts {
+		classes = append(classes, c)
+	}
+	f.Fuzz(func(t *testing.T, sel uint8, n1, n2 string, max uint16) {
+		class := classes[int(sel)%len(classes)]
+		w, err := NewDirWriter([]byte{0xAB}, class, int(max))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var added []string
+		for _, n := range []string{n1, n2, n1} {
+			fi := &FileInfo{Name: n, ShortName: n2}
+			if !w.Add(fi) {
+				break
+			}
+			added = append(added, string([]rune(n))) // invalid UTF-8 becomes U+FFFD
+		}
+		if w.Len() > int(max) {
+			t.Fatalf("output %d over limit %d", w.Len(), max)
+		}
+		if len(added) == 0 {
+			return
+		}
+		es, err := DecodeDirEntries(w.Bytes()[1:], class)
+		if err != nil || len(es) != len(added) {
+			t.Fatalf("decode: %d entries, %v", len(es), err)
+		}
+		for i := range es {
+			if es[i].Name != added[i] {
+				t.Fatalf("entry %d: %q, want %q", i, es[i].Name, added[i])
+			}
+		}
+	})
+}
+
+// FuzzFit cuts stream lists at fuzzed limits: the result must be a valid
+// chain no longer than the limit.
+func FuzzFit(f *testing.F) {
+	f.Add("::$DATA", ":a:$DATA", uint16(60))
+	f.Fuzz(func(t *testing.T, a, b string, max uint16) {
+		full, _ := AppendStreamInformation(nil, []StreamInfo{{Name: a}, {Name: b}, {Name: a}}, 1<<20)
+		size, _ := FileInfoSize(FileStreamInformation)
+		out, _, err := Fit(size, full, int(max))
+		if err != nil {
+			if int(max) >= size.MinOutput {
+				t.Fatalf("Fit(%d): %v", max, err)
+			}
+			return
+		}
+		if len(out) > int(max) {
+			t.Fatalf("%d bytes over %d", len(out), max)
+		}
+		for off := 0; off < len(out); {
+			n := streamEntryLen(out[off:])
+			if n < 0 || off+n > len(out) {
+				t.Fatalf("entry at %d overruns", off)
+			}
+			next := int(u32(out[off:]))
+			if next == 0 {
+				if off+n != len(out) {
+					t.Fatalf("last entry ends at %d of %d", off+n, len(out))
+				}
+				break
+			}
+			off += next
+		}
+	})
+}

@@ -387,3 +387,48 @@ func TestLenMatchesAppend(t *testing.T) {
 		}
 	}
 }
+
+func TestGoldenNetworkOpenInformation(t *testing.T) {
+	fi := testFileInfo()
+	want := (&lb{}).
+		u64(0x01D9000000000001).u64(0x01D9000000000002). // CreationTime, LastAccessTime
+		u64(0x01D9000000000003).u64(0x01D9000000000004). // LastWriteTime, ChangeTime
+		u64(8192).                                       // AllocationSize
+		u64(5000).                                       // EndOfFile
+		u32(0x20).                                       // FileAttributes
+		u32(0).b                                         // Reserved
+	checkBytes(t, "FileNetworkOpenInformation", AppendNetworkOpenInformation(nil, fi), want)
+}
+
+func TestGoldenIDAndStatInformation(t *testing.T) {
+	fi := testFileInfo()
+	fi.Attributes = 0 // reported as FILE_ATTRIBUTE_NORMAL
+	fi.EffectiveAccess = 0x001F01FF
+	want := (&lb{}).
+		u64(0x8877665544332211).                                     // VolumeSerialNumber
+		raw(0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, 0x00).zero(8). // FileId: 64-bit ID zero-extended
+		b
+	checkBytes(t, "FileIdInformation", AppendIDInformation(nil, fi), want)
+	want = (&lb{}).
+		u64(0x0011223344556677).                         // FileId
+		u64(0x01D9000000000001).u64(0x01D9000000000002). // CreationTime, LastAccessTime
+		u64(0x01D9000000000003).u64(0x01D9000000000004). // LastWriteTime, ChangeTime
+		u64(8192).                                       // AllocationSize (before EndOfFile here)
+		u64(5000).                                       // EndOfFile
+		u32(0x80).                                       // FileAttributes: NORMAL
+		u32(0).                                          // ReparseTag
+		u32(1).                                          // NumberOfLinks
+		u32(0x001F01FF).b                                // EffectiveAccess
+	checkBytes(t, "FileStatInformation", AppendStatInformation(nil, fi), want)
+}
+
+func TestGoldenFsSizes(t *testing.T) {
+	full := &FsFullSizeInformation{TotalAllocationUnits: 1000, CallerAvailableAllocationUnits: 400, ActualAvailableAllocationUnits: 500, SectorsPerAllocationUnit: 8, BytesPerSector: 512}
+	checkBytes(t, "FileFsFullSizeInformation", full.Append(nil), (&lb{}).u64(1000).u64(400).u64(500).u32(8).u32(512).b)
+	sz := &FsSizeInformation{TotalAllocationUnits: 1000, AvailableAllocationUnits: 400, SectorsPerAllocationUnit: 8, BytesPerSector: 512}
+	checkBytes(t, "FileFsSizeInformation", sz.Append(nil), (&lb{}).u64(1000).u64(400).u32(8).u32(512).b)
+	ss := &FsSectorSizeInformation{512, 4096, 4096, 4096, SSInfoFlagsAlignedDevice | SSInfoFlagsPartitionAlignedOnDevice, 0, 0}
+	checkBytes(t, "FileFsSectorSizeInformation", ss.Append(nil), (&lb{}).u32(512).u32(4096).u32(4096).u32(4096).u32(3).u32(0).u32(0).b)
+	dev := &FsDeviceInformation{DeviceType: FileDeviceDisk, Characteristics: FileDeviceIsMounted}
+	checkBytes(t, "FileFsDeviceInformation", dev.Append(nil), (&lb{}).u32(7).u32(0x20).b)
+}
