@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -87,7 +88,7 @@ func (s *ntlmServer) handleNegotiate(in []byte) ([]byte, error) {
 	s.negotiate = bytes.Clone(in)
 	s.chalFlags = challengeFlags(m.flags())
 	if _, err := io.ReadFull(s.cfg.rand(), s.serverChallenge[:]); err != nil {
-		return nil, &Error{Err: err, Reason: "rand"}
+		return nil, fmt.Errorf("auth: server challenge: %w", err)
 	}
 	unicode := s.chalFlags&flagUnicode != 0
 	s.challenge = appendChallenge(nil, s.chalFlags, s.serverChallenge, serverVersion,
