@@ -18,8 +18,8 @@ var (
 
 // Error is a rejected authentication step: Err is one of the sentinel errors and Reason a short,
 // fixed token naming the check that failed ("ntlm-v1", "bad-password", "ntlm-mic", "mechlistmic",
-// "ntlm-authenticate-truncated", ...), meant for
-// logs and per-reason counters. It never contains client-supplied text.
+// "ntlm-authenticate-truncated", ...), meant for logs and per-reason counters. It never contains
+// client-supplied text.
 type Error struct {
 	Err    error
 	Reason string
