@@ -34,7 +34,6 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
 SERVER="" HOST=127.0.0.1 PORT="" SHARE=share USERN=smbtest PASSW=Passw0rd.Test
 KNOWN="" TLIM=300 RESUMES=2 DEADLINE=2700 TARGET="" XARGS="" OUT="" TSV="" COMPARE=0 KEEP=0 SETB=0
 SUITES=()
@@ -241,11 +240,16 @@ if [ "$COMPARE" = 1 ] && [ "$SERVER" != samba ]; then
         run_all samba 127.0.0.1 "$S_PORT" "$S_CONF"
         echo
         echo "== side by side (pass counts; setting $([ "$SETB" = 1 ] && echo B || echo A) for samba)"
-        join -t $'\t' <(tail -n +2 "$OUT/$LABEL/table.tsv" | cut -f1-3 | sort) \
-                      <(tail -n +2 "$OUT/samba/table.tsv" | cut -f1,3 | sort) |
-            awk -F'\t' -v l="$LABEL" 'BEGIN { printf "suite\tsubtests\t%s\tsamba\tdelta\n", l }
-                 { printf "%s\t%s\t%s\t%s\t%+d\n", $1, $2, $3, $4, $3 - $4; a += $3; b += $4; n += $2 }
-                 END { printf "total\t%d\t%d\t%d\t%+d\n", n, a, b, a - b }' | pretty
+        awk -F'\t' -v l="$LABEL" '
+            FNR == 1 { f++; next }
+            f == 1 { order[++n] = $1; sub_[$1] = $2; a[$1] = $3 }
+            f == 2 { b[$1] = $3 }
+            END { printf "suite\tsubtests\t%s\tsamba\tdelta\n", l
+                  for (i = 1; i <= n; i++) { s = order[i]
+                      printf "%s\t%d\t%d\t%d\t%+d\n", s, sub_[s], a[s], b[s], a[s] - b[s]
+                      ta += a[s]; tb += b[s]; tn += sub_[s] }
+                  printf "total\t%d\t%d\t%d\t%+d\n", tn, ta, tb, ta - tb }' \
+            "$OUT/$LABEL/table.tsv" "$OUT/samba/table.tsv" | tee "$OUT/side-by-side.tsv" | pretty
         join -t $'\t' <(cut -f1,2 "$OUT/$LABEL/all.results" | sort) <(cut -f1,2 "$OUT/samba/all.results" | sort) |
             awk -F'\t' -v l="$LABEL" '$2 != $3 && ($2 == "pass" || $3 == "pass") {
                  if (!hdr++) print "\nsubtests that differ (" l " / samba):"; printf "  %s\t%s / %s\n", $1, $2, $3 }'
