@@ -360,3 +360,36 @@ func BenchmarkExchange(b *testing.B) {
 		}
 	}
 }
+
+// TestWaitMICFailures: in the extra mechListMIC round, a missing or wrong MIC is refused.
+func TestWaitMICFailures(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tok  func(mic []byte) []byte
+		want error
+	}{
+		{"missing", func([]byte) []byte { return appendNegTokenResp(nil, negStateAbsent, nil, nil, nil) }, ErrInvalidToken},
+		{"wrong", func(mic []byte) []byte {
+			mic[5] ^= 1
+			return appendNegTokenResp(nil, negStateAbsent, nil, nil, mic)
+		}, ErrLogonFailure},
+		{"negTokenInit", func([]byte) []byte { return NegTokenInit(nil) }, ErrInvalidToken},
+		{"garbage", func([]byte) []byte { return []byte{0xa1, 0x05} }, ErrInvalidToken},
+	} {
+		c := testClient{user: "alice", password: "secret", flags: sambaFlags, spnego: true, mic: true}
+		ctx := NewContext(testConfig())
+		out, _, _ := ctx.Step(c.first())
+		in, _ := c.next(out)
+		if _, done, err := ctx.Step(in); err != nil || done {
+			t.Fatalf("%s: done %v err %v", tt.name, done, err)
+		}
+		mic := c.sec.mac(c.sec.clientSign, c.sec.clientSeal, c.sec.clientSeq, c.mechTypeList())
+		_, done, err := ctx.Step(tt.tok(mic))
+		if done || !errors.Is(err, tt.want) {
+			t.Errorf("%s: done %v err %v, want %v", tt.name, done, err, tt.want)
+		}
+		if ctx.SessionKey() != nil {
+			t.Errorf("%s: session key after failure", tt.name)
+		}
+	}
+}
