@@ -95,7 +95,7 @@ func reap(t testing.TB, r *Ring, n int, timeout time.Duration) []CQE {
 		if left <= 0 {
 			t.Fatalf("got %d of %d completions: %+v", len(out), n, out)
 		}
-		if err := r.WaitCQEs(nil, 1, left); err != nil {
+		if err := r.WaitCQEs(1, left); err != nil {
 			t.Fatalf("got %d of %d completions (%+v): %v", len(out), n, out, err)
 		}
 		k := r.PeekCQEs(buf[:min(len(buf), n-len(out))])

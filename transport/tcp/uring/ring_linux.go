@@ -51,7 +51,12 @@ type slot struct {
 	used     uint32 // bytes of the slot's scratch area in use
 	userData uint64
 	pin      runtime.Pinner
-	deps     []RequestID
+	// deps are kernel-skipped predecessors released with this request (see flush).
+	deps []RequestID
+	// chainRest are the later requests of this kernel-skipped request's link chain.
+	chainRest []RequestID
+	// hideSuccess: the caller asked for FlagCQESkipSuccess, emulated by the ring.
+	hideSuccess bool
 }
 
 // Ring is one io_uring instance. It is owned by one goroutine, which must be locked to its
@@ -84,6 +89,9 @@ type Ring struct {
 	slots    []slot
 	free     []uint32 // free slot indexes (a stack, so hot slots stay hot)
 	inflight int
+	cqOut    []CQE // completions taken from the kernel's CQ, not yet consumed
+	cqOutOff int
+	ids      []RequestID // scratch for process
 	bufPin   runtime.Pinner // registered buffers
 	bufs     [][]byte
 	bufRings map[uint16]*BufRing
@@ -195,11 +203,10 @@ func (s SQE) ID() RequestID {
 // SetUserData sets the value returned in CQE.UserData.
 func (s SQE) SetUserData(v uint64) { s.r.slots[s.idx].userData = v }
 
-// SetFlags adds IOSQE_* flags. FlagCQESkipSuccess is honoured inside a link chain
-// (FlagIOLink or FlagIOHardlink with a following SQE in the same Submit): the request's
-// buffers are then released by its successor's completion. On the last SQE of a
-// submission, where no later completion proves it finished, the flag is dropped and the
-// CQE arrives as usual.
+// SetFlags adds IOSQE_* flags. With FlagCQESkipSuccess no CQE is returned when the request
+// succeeds (res >= 0); failures, and -ECANCELED for the rest of a link chain it breaks,
+// are returned as usual. The kernel flag itself is used where the ring can account for
+// the request without its CQE (see flush); elsewhere the ring hides the success itself.
 func (s SQE) SetFlags(f SQEFlags) { s.e.Flags |= uint8(f) }
 
 // SetIOPrio sets sqe->ioprio (the I/O priority for reads and writes).
@@ -233,21 +240,61 @@ func (r *Ring) GetSQE() (SQE, error) {
 	return SQE{r: r, e: e, idx: idx}, nil
 }
 
+// kernelSkipOps are the opcodes for which IOSQE_CQE_SKIP_SUCCESS is passed to the kernel:
+// single-shot requests whose one CQE means failure when the flag is set. Multishot and
+// zero-copy requests (several CQEs) and timeouts (-ETIME that may count as success) are
+// emulated instead.
+var kernelSkipOps = func() (m [256]bool) {
+	for _, op := range []Op{OpNop, OpReadv, OpWritev, OpFsync, OpReadFixed, OpWriteFixed, OpSendmsg,
+		OpRead, OpWrite, OpSend, OpSplice, OpClose, OpStatx, OpUnlinkat, OpRenameat, OpOpenat2} {
+		m[op] = true
+	}
+	return m
+}()
+
 // flush publishes the SQEs handed out since the last flush and returns how many SQEs the
 // kernel has not consumed yet.
+//
+// It also decides, per SQE flagged FlagCQESkipSuccess, how the flag is honoured. The
+// kernel's flag is kept only where this ring can still account for every request: in the
+// run of skip-flagged requests at the head of an IOSQE_IO_LINK chain, followed within this
+// submission by a request that posts a CQE. A kernel-skipped request that succeeds is then
+// released by its successor's completion (deps); one that fails posts a CQE, and the kernel
+// suppresses the CQEs of the rest of the chain, which the ring synthesizes as -ECANCELED
+// (chainRest) so that the caller sees the same completions either way. Everywhere else the
+// flag is cleared and the successful CQE is hidden by the ring (hideSuccess).
 func (r *Ring) flush() uint32 {
 	if r.sqeTail != r.flushed {
-		for i := range r.pending {
+		kernelSkip := r.features&FeatCQESkip != 0
+		prefix := true // every earlier request of the current chain is kernel-skipped
+		for i, idx := range r.pending {
 			e := &r.sqes[(r.flushed+uint32(i))&r.sqMask]
-			if e.Flags&uint8(FlagCQESkipSuccess) == 0 {
-				continue
-			}
 			linked := e.Flags&uint8(FlagIOLink|FlagIOHardlink) != 0
-			if linked && i+1 < len(r.pending) && int(r.pending[i+1]) < len(r.slots) {
-				next := &r.slots[r.pending[i+1]]
-				next.deps = append(next.deps, RequestID(e.UserData))
+			if e.Flags&uint8(FlagCQESkipSuccess) != 0 && int(idx) < len(r.slots) {
+				sl := &r.slots[idx]
+				if kernelSkip && prefix && linked && e.Flags&uint8(FlagIOHardlink) == 0 &&
+					kernelSkipOps[e.Opcode] && i+1 < len(r.pending) && int(r.pending[i+1]) < len(r.slots) {
+					next := &r.slots[r.pending[i+1]]
+					next.deps = append(next.deps, RequestID(e.UserData))
+					for j := i + 1; j < len(r.pending); j++ {
+						ej := &r.sqes[(r.flushed+uint32(j))&r.sqMask]
+						if ej.Opcode != uint8(OpLinkTimeout) { // a linked timeout posts its own CQE
+							sl.chainRest = append(sl.chainRest, RequestID(ej.UserData))
+						}
+						if ej.Flags&uint8(FlagIOLink|FlagIOHardlink) == 0 {
+							break
+						}
+					}
+				} else {
+					e.Flags &^= uint8(FlagCQESkipSuccess)
+					sl.hideSuccess = true
+					prefix = false
+				}
 			} else {
-				e.Flags &^= uint8(FlagCQESkipSuccess)
+				prefix = false
+			}
+			if !linked {
+				prefix = true
 			}
 		}
 		r.pending = r.pending[:0]
@@ -308,11 +355,6 @@ func (r *Ring) cqNeedsEnter() bool {
 	return load(r.sqFlags)&(sqCQOverflow|sqTaskrun) != 0
 }
 
-// cqReady returns the number of CQEs visible in the ring.
-func (r *Ring) cqReady() uint32 {
-	return load(r.cqTail) - load(r.cqHead)
-}
-
 // SQReady returns the number of SQEs published but not yet consumed by the kernel.
 func (r *Ring) SQReady() uint32 { return r.flushed - load(r.sqHead) }
 
@@ -321,32 +363,87 @@ func (r *Ring) SQReady() uint32 { return r.flushed - load(r.sqHead) }
 func (r *Ring) CQOverflow() uint32 { return load(r.cqOverflow) }
 
 // PeekCQEs copies up to len(dst) completions into dst without waiting and returns how
-// many. It does not consume them: call CQAdvance(n) when done. When the ring is empty but
-// the kernel holds completions (overflow, deferred task work), it enters the kernel once to
-// flush them.
+// many. They stay at the front of the completion queue until CQAdvance consumes them.
+// When the kernel holds completions back (CQ overflow, deferred task work) it enters the
+// kernel once to flush them.
+//
+// Raw CQEs are moved out of the kernel's ring as they are peeked, so its entries are freed
+// at once; the request a CQE finishes (no IORING_CQE_F_MORE) is released then, unpinning
+// its buffers: the kernel is done with them.
 func (r *Ring) PeekCQEs(dst []CQE) int {
 	if r.closed {
 		return 0
 	}
-	ready := r.cqReady()
-	if ready == 0 && r.cqNeedsEnter() {
-		r.enter(0, 0, enterGetevents)
-		ready = r.cqReady()
-	}
-	n := min(int(ready), len(dst))
-	head := load(r.cqHead)
-	for i := range n {
-		dst[i] = r.cqeOut(&r.cqes[(head+uint32(i))&r.cqMask])
-	}
-	return n
+	r.reap(len(dst))
+	return copy(dst, r.cqOut[r.cqOutOff:])
 }
 
-func (r *Ring) cqeOut(c *rawCQE) CQE {
-	out := CQE{ID: RequestID(c.UserData), Res: c.Res, Flags: c.Flags}
-	if sl := r.slotOf(RequestID(c.UserData)); sl != nil {
-		out.UserData = sl.userData
+// CQAdvance consumes the first n completions PeekCQEs returned.
+func (r *Ring) CQAdvance(n int) {
+	n = min(n, len(r.cqOut)-r.cqOutOff)
+	r.cqOutOff += n
+	if r.cqOutOff == len(r.cqOut) {
+		r.cqOut = r.cqOut[:0]
+		r.cqOutOff = 0
 	}
-	return out
+}
+
+// reap moves raw CQEs out of the kernel's ring until want completions are waiting in
+// cqOut or the ring is empty.
+func (r *Ring) reap(want int) {
+	entered := false
+	for len(r.cqOut)-r.cqOutOff < want {
+		head, tail := load(r.cqHead), load(r.cqTail)
+		if head == tail {
+			if entered || !r.cqNeedsEnter() {
+				return
+			}
+			r.enter(0, 0, enterGetevents)
+			entered = true
+			continue
+		}
+		if r.cqOutOff > 0 && len(r.cqOut) == cap(r.cqOut) {
+			n := copy(r.cqOut, r.cqOut[r.cqOutOff:])
+			r.cqOut = r.cqOut[:n]
+			r.cqOutOff = 0
+		}
+		for ; head != tail && len(r.cqOut)-r.cqOutOff < want; head++ {
+			r.process(r.cqes[head&r.cqMask])
+		}
+		store(r.cqHead, head)
+	}
+}
+
+// process accounts for one raw CQE: it drops completions of requests the ring already
+// released (and its own internal requests), hides successes the caller asked to skip,
+// releases finished requests, and queues the rest for PeekCQEs.
+func (r *Ring) process(c rawCQE) {
+	id := RequestID(c.UserData)
+	sl := r.slotOf(id)
+	if sl == nil {
+		return
+	}
+	out := CQE{UserData: sl.userData, ID: id, Res: c.Res, Flags: c.Flags}
+	visible := !sl.hideSuccess || c.Res < 0
+	if c.Flags&CQEFMore == 0 {
+		// A kernel-skipped request posts a CQE only when it failed; the kernel then
+		// suppresses the CQEs of the rest of its chain, which never ran.
+		r.ids = append(r.ids[:0], sl.chainRest...)
+		r.release(id)
+		if visible {
+			r.cqOut = append(r.cqOut, out)
+			visible = false
+		}
+		for _, x := range r.ids {
+			if xs := r.slotOf(x); xs != nil {
+				r.cqOut = append(r.cqOut, CQE{UserData: xs.userData, ID: x, Res: -int32(unix.ECANCELED)})
+				r.release(x)
+			}
+		}
+	}
+	if visible {
+		r.cqOut = append(r.cqOut, out)
+	}
 }
 
 func (r *Ring) slotOf(id RequestID) *slot {
@@ -361,24 +458,6 @@ func (r *Ring) slotOf(id RequestID) *slot {
 	return sl
 }
 
-// CQAdvance consumes n completions: the kernel may reuse their CQ entries, and a request
-// whose last CQE (no IORING_CQE_F_MORE) is among them releases its slot, unpinning its
-// buffers.
-func (r *Ring) CQAdvance(n int) {
-	if r.closed {
-		return
-	}
-	head := load(r.cqHead)
-	n = min(n, int(load(r.cqTail)-head))
-	for i := range n {
-		c := &r.cqes[(head+uint32(i))&r.cqMask]
-		if c.Flags&CQEFMore == 0 {
-			r.release(RequestID(c.UserData))
-		}
-	}
-	store(r.cqHead, head+uint32(n))
-}
-
 // release frees a request's slot and, recursively, the skip-success requests it vouches for.
 func (r *Ring) release(id RequestID) {
 	sl := r.slotOf(id)
@@ -386,31 +465,33 @@ func (r *Ring) release(id RequestID) {
 		return
 	}
 	sl.busy = false
+	sl.hideSuccess = false
 	sl.pin.Unpin()
 	for _, d := range sl.deps {
 		r.release(d)
 	}
 	clear(sl.deps)
 	sl.deps = sl.deps[:0]
+	clear(sl.chainRest)
+	sl.chainRest = sl.chainRest[:0]
 	r.free = append(r.free, uint32(id))
 	r.inflight--
 }
 
-// WaitCQE returns the first available completion without consuming it (see CQAdvance),
-// waiting up to timeout for one; a negative timeout waits without limit. It returns
-// ErrTimeout when the time runs out.
+// WaitCQE returns the first completion without consuming it (see CQAdvance), waiting up to
+// timeout for one; a negative timeout waits without limit. It returns ErrTimeout when the
+// time runs out.
 func (r *Ring) WaitCQE(timeout time.Duration) (CQE, error) {
-	var c [1]CQE
-	if err := r.WaitCQEs(c[:], 1, timeout); err != nil {
+	if err := r.WaitCQEs(1, timeout); err != nil {
 		return CQE{}, err
 	}
-	r.PeekCQEs(c[:])
-	return c[0], nil
+	return r.cqOut[r.cqOutOff], nil
 }
 
-// WaitCQEs waits until at least min completions are in the CQ or timeout passes (negative:
-// no limit). It submits nothing and consumes nothing.
-func (r *Ring) WaitCQEs(dst []CQE, minN int, timeout time.Duration) error {
+// WaitCQEs waits until at least minN completions are ready for PeekCQEs or timeout passes
+// (negative: no limit; zero: only flush what the kernel holds). It submits nothing and
+// consumes nothing.
+func (r *Ring) WaitCQEs(minN int, timeout time.Duration) error {
 	if r.closed {
 		return ErrClosed
 	}
@@ -419,20 +500,21 @@ func (r *Ring) WaitCQEs(dst []CQE, minN int, timeout time.Duration) error {
 		deadline = time.Now().Add(timeout)
 	}
 	for {
-		ready := r.cqReady()
-		if int(ready) >= minN {
+		r.reap(minN)
+		have := len(r.cqOut) - r.cqOutOff
+		if have >= minN {
 			return nil
 		}
-		want := uint32(minN) - ready
+		want := uint32(minN - have) // the kernel's ring is empty now
 		var err error
 		if timeout < 0 {
 			_, err = r.enter(0, want, enterGetevents)
 		} else {
 			left := time.Until(deadline)
 			if left <= 0 {
-				if r.cqNeedsEnter() || r.flags&SetupDeferTaskrun != 0 {
-					r.enter(0, 0, enterGetevents)
-					if int(r.cqReady()) >= minN {
+				if r.flags&SetupDeferTaskrun != 0 {
+					r.enter(0, 0, enterGetevents) // run deferred task work once
+					if r.reap(minN); len(r.cqOut)-r.cqOutOff >= minN {
 						return nil
 					}
 				}
@@ -444,12 +526,8 @@ func (r *Ring) WaitCQEs(dst []CQE, minN int, timeout time.Duration) error {
 			_, err = r.enterTimeout(0, want, enterGetevents, int64(left))
 		}
 		switch err {
-		case nil, unix.EINTR:
-		case unix.ETIME:
-			if int(r.cqReady()) >= minN {
-				return nil
-			}
-			return ErrTimeout
+		case nil, unix.EINTR, unix.ETIME:
+			// Loop: reap, and report a timeout when the deadline has passed.
 		default:
 			return os.NewSyscallError("io_uring_enter", err)
 		}
@@ -513,7 +591,7 @@ func (r *Ring) drain(timeout time.Duration) {
 		if _, err := r.submit(0); err != nil && !errors.Is(err, unix.EINTR) {
 			return
 		}
-		if err := r.WaitCQEs(nil, 1, 50*time.Millisecond); err != nil && err != ErrTimeout {
+		if err := r.WaitCQEs(1, 50*time.Millisecond); err != nil && err != ErrTimeout {
 			return
 		}
 		var buf [64]CQE

@@ -345,14 +345,42 @@ func TestSkipSuccessInLink(t *testing.T) {
 	if b := <-got; string(b) != "head-body!" {
 		t.Fatalf("peer got %q", b)
 	}
-	// Outside a link the flag is dropped so the slot can be freed.
+	// Outside a link chain the ring hides the success itself.
 	s = getSQE(t, r)
 	s.PrepNop()
 	s.SetFlags(FlagCQESkipSuccess)
 	s.SetUserData(3)
+	s = getSQE(t, r)
+	s.PrepNop()
+	s.SetUserData(4)
 	submit(t, r)
-	if c := reap(t, r, 1, 5*time.Second)[0]; c.UserData != 3 || r.Inflight() != 0 {
-		t.Fatalf("unlinked skip-success: %+v inflight %d", c, r.Inflight())
+	if c := reap(t, r, 1, 5*time.Second)[0]; c.UserData != 4 || r.Inflight() != 0 {
+		t.Fatalf("unlinked skip-success: %+v inflight %d, want only the second NOP", c, r.Inflight())
+	}
+	if _, err := r.WaitCQE(10 * time.Millisecond); err != ErrTimeout {
+		t.Fatalf("extra completion: %v", err)
+	}
+	// A kernel-skipped request that fails reports its error, and the rest of its chain
+	// reports -ECANCELED although the kernel posts nothing for it.
+	s = getSQE(t, r)
+	s.PrepSend(-1, []byte("x"), 0)
+	s.SetFlags(FlagIOLink | FlagCQESkipSuccess)
+	s.SetUserData(5)
+	s = getSQE(t, r)
+	s.PrepNop()
+	s.SetFlags(FlagIOLink)
+	s.SetUserData(6)
+	s = getSQE(t, r)
+	s.PrepNop()
+	s.SetUserData(7)
+	submit(t, r)
+	cs := reap(t, r, 3, 5*time.Second)
+	if cs[0].UserData != 5 || cs[0].Err() != unix.EBADF ||
+		cs[1].UserData != 6 || cs[1].Err() != unix.ECANCELED || cs[2].UserData != 7 || cs[2].Err() != unix.ECANCELED {
+		t.Fatalf("failed chain: %+v", cs)
+	}
+	if r.Inflight() != 0 {
+		t.Fatalf("inflight %d", r.Inflight())
 	}
 }
 
