@@ -18,15 +18,22 @@
 //	s.SetFlags(uring.FlagIOLink)  // optional IOSQE_* flags
 //	s.SetUserData(tag)            // comes back in CQE.UserData
 //	r.Submit()                    // or SubmitAndWait(n)
-//	n := r.PeekCQEs(cqes)         // copies, does not consume; WaitCQE/WaitCQEs block
-//	r.CQAdvance(n)                // consumes; releases finished requests
+//	n := r.PeekCQEs(cqes)         // copies; WaitCQE/WaitCQEs block until some are ready
+//	r.CQAdvance(n)                // consumes them
 //
 // The ring owns sqe->user_data: it is a RequestID (slot index and generation) that indexes
-// a per-request slot table. A slot lives from GetSQE until the CQAdvance of the request's
-// last CQE, the one without IORING_CQE_F_MORE (for SEND_ZC, the IORING_CQE_F_NOTIF
-// notification; for multishot RECV and ACCEPT, the one that ends the request). A request
-// flagged FlagCQESkipSuccess inside a link chain is released with its successor, whose
-// completion proves it finished; elsewhere the flag is dropped so a CQE still arrives.
+// a per-request slot table. A slot lives from GetSQE until the request's last CQE, the one
+// without IORING_CQE_F_MORE (for SEND_ZC, the IORING_CQE_F_NOTIF notification; for
+// multishot RECV and ACCEPT, the one that ends the request). PeekCQEs moves raw CQEs out of
+// the kernel's ring into a small queue as it reads them, so CQ entries are freed at once,
+// and releases the slots they finish; CQAdvance pops that queue.
+//
+// FlagCQESkipSuccess means what the caller expects everywhere: no CQE on success; a CQE
+// on failure, and -ECANCELED for each later request of a link chain the failure breaks.
+// The kernel's flag is used where that can be kept (the skip-flagged head of an IO_LINK
+// chain: its success is proven by its successor's CQE, and on failure the ring synthesizes
+// the -ECANCELED CQEs the kernel suppresses); elsewhere the ring drops the kernel flag and
+// hides the successful CQE itself.
 //
 // # Memory handed to the kernel
 //
