@@ -45,6 +45,8 @@ func decoderCases(t testing.TB) []decoderCase {
 	}
 	notify, _ := AppendNotifyInformation(nil, []Notify{{FileActionRenamedOldName, "a"}, {FileActionRenamedNewName, "bcd"}}, 1<<10)
 	symlink, _ := AppendSymlinkReparse(nil, &SymlinkReparse{SubstituteName: `\??\C:\x`, PrintName: `C:\x`})
+	sid := []byte{1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0} // S-1-5-18
+	quotas, _ := AppendQuotaInformation(nil, []Quota{{QuotaUsed: 1, SID: sid}, {QuotaLimit: -1, SID: sid[:9]}}, 1<<10)
 	errOnly := func(f func([]byte) error) func([]byte) error { return f }
 	cases := []decoderCase{
 		{"BasicInformation", bi.Append(nil), func(b []byte) error { _, err := DecodeBasicInformation(b); return err }},
@@ -78,6 +80,9 @@ func decoderCases(t testing.TB) []decoderCase {
 		{"PipeWaitRequest", (&PipeWaitRequest{Timeout: -1, TimeoutSpecified: true, Name: "srvsvc"}).Append(nil), func(b []byte) error { _, err := DecodePipeWaitRequest(b); return err }},
 		{"ReparseDataBuffer", symlink, func(b []byte) error { _, err := DecodeReparseDataBuffer(b); return err }},
 		{"SymlinkReparse", symlink[8:], func(b []byte) error { _, err := DecodeSymlinkReparse(b); return err }},
+		{"QuotaInformation", quotas, func(b []byte) error { _, err := DecodeQuotaInformation(b); return err }},
+		{"QueryQuotaInfoList", (&QueryQuotaInfo{SIDs: [][]byte{sid, sid[:9]}}).Append(nil), func(b []byte) error { _, err := DecodeQueryQuotaInfo(b); return err }},
+		{"QueryQuotaInfoStart", (&QueryQuotaInfo{StartSID: sid}).Append(nil), func(b []byte) error { _, err := DecodeQueryQuotaInfo(b); return err }},
 		{"UTF16", []byte{'a', 0}, errOnly(func(b []byte) error {
 			if len(b) == 0 {
 				return errors.New("empty") // the prefix test needs a failure; empty is valid UTF-16

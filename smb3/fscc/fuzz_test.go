@@ -223,3 +223,6 @@ func FuzzFit(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeQuotaInformation(f *testing.F) { fuzzDecoder(f, "QuotaInformation") }
+func FuzzDecodeQueryQuotaInfo(f *testing.F)   { fuzzDecoder(f, "QueryQuotaInfoList") }

@@ -432,3 +432,29 @@ func TestGoldenFsSizes(t *testing.T) {
 	dev := &FsDeviceInformation{DeviceType: FileDeviceDisk, Characteristics: FileDeviceIsMounted}
 	checkBytes(t, "FileFsDeviceInformation", dev.Append(nil), (&lb{}).u32(7).u32(0x20).b)
 }
+
+func TestGoldenQuotaInformation(t *testing.T) {
+	sid := []byte{1, 1, 0, 0, 0, 0, 0, 5, 18, 0, 0, 0} // S-1-5-18, 12 bytes
+	qs := []Quota{{ChangeTime: 7, QuotaUsed: 100, QuotaThreshold: 200, QuotaLimit: 300, SID: sid}, {QuotaLimit: -1, SID: sid}}
+	w := &lb{}
+	// Entry 1: 40 + 12 = 52, padded to 56.
+	w.u32(56).u32(12).u64(7).u64(100).u64(200).u64(300).raw(sid...).zero(4)
+	w.u32(0).u32(12).u64(0).u64(0).u64(0).u64(0xFFFFFFFFFFFFFFFF).raw(sid...)
+	got, overflow := AppendQuotaInformation(nil, qs, 1<<10)
+	if overflow {
+		t.Fatal("overflow")
+	}
+	checkBytes(t, "FILE_QUOTA_INFORMATION", got, w.b)
+	back, err := DecodeQuotaInformation(got)
+	if err != nil || len(back) != 2 || back[1].QuotaLimit != -1 || back[0].QuotaThreshold != 200 {
+		t.Errorf("decode %+v %v", back, err)
+	}
+	in := (&lb{}).raw(1, 0, 0, 0).u32(0).u32(12).u32(0).raw(sid...).b
+	q, err := DecodeQueryQuotaInfo(in)
+	if err != nil || !q.ReturnSingle || string(q.StartSID) != string(sid) {
+		t.Errorf("DecodeQueryQuotaInfo %+v %v", q, err)
+	}
+	if _, err := DecodeQueryQuotaInfo((&lb{}).zero(4).u32(4).u32(4).u32(0).zero(8).b); !errors.Is(err, ErrMalformed) {
+		t.Errorf("both lengths: %v", err)
+	}
+}
