@@ -63,6 +63,9 @@ case $PORT in ''|*[!0-9]*) echo "smb3d.sh: bad port '$PORT'" >&2; exit 2;; esac
 if [ -f "$PIDF" ] && kill -0 "$(cat "$PIDF")" 2>/dev/null; then
     echo "smb3d.sh: smb3d already running from $DIR (pid $(cat "$PIDF")); stop it first" >&2; exit 1
 fi
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    echo "smb3d.sh: 127.0.0.1:$PORT is already in use" >&2; exit 1
+fi
 mkdir -p "$DIR"/{share,log} "$DIR"/client-{private,lock,state,cache}
 
 if [ -z "$BIN" ]; then
