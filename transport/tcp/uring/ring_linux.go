@@ -186,6 +186,18 @@ func (r *Ring) CQEntries() uint32 { return r.cqEntries }
 // Inflight returns the number of requests between GetSQE and their last CQE.
 func (r *Ring) Inflight() int { return r.inflight }
 
+// SQSpace returns how many SQEs GetSQE can hand out before ErrSQFull: check it before
+// starting a link chain, which must go to the kernel in one Submit.
+func (r *Ring) SQSpace() uint32 {
+	if r.closed {
+		return 0
+	}
+	return r.sqEntries - (r.sqeTail - load(r.sqHead))
+}
+
+// FreeSlots returns how many requests can start before GetSQE returns ErrBusy.
+func (r *Ring) FreeSlots() int { return len(r.free) }
+
 // SQE is a submission queue entry handed out by GetSQE, with the request slot that keeps its
 // arguments alive. Call exactly one Prep method, then optionally SetFlags and SetUserData;
 // an SQE without a Prep call is submitted as a NOP.
@@ -305,7 +317,8 @@ func (r *Ring) flush() uint32 {
 }
 
 // Submit publishes the prepared SQEs and, unless the SQPOLL thread is awake, tells the
-// kernel with io_uring_enter. It returns the number of SQEs the kernel consumed.
+// kernel with io_uring_enter. It returns the number of SQEs the kernel consumed. EAGAIN or
+// EBUSY mean the kernel is short of memory or holds overflowed completions: reap, retry.
 func (r *Ring) Submit() (int, error) { return r.submit(0) }
 
 // SubmitAndWait submits like Submit and then waits until at least n completions are in

@@ -683,6 +683,22 @@ func TestTimeoutAndCancel(t *testing.T) {
 	}
 }
 
+func TestShutdown(t *testing.T) {
+	requireOp(t, OpShutdown)
+	r := newRing(t, Config{Entries: 8})
+	sock, peer := tcpPair(t)
+	s := getSQE(t, r)
+	s.PrepShutdown(sock, unix.SHUT_WR)
+	submit(t, r)
+	if c := reap(t, r, 1, 5*time.Second)[0]; c.Res != 0 {
+		t.Fatalf("shutdown: %+v", c)
+	}
+	peer.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := peer.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("peer read after SHUT_WR: %d %v, want EOF", n, err)
+	}
+}
+
 func TestPollAdd(t *testing.T) {
 	requireOp(t, OpPollAdd)
 	r := newRing(t, Config{Entries: 8})

@@ -237,6 +237,9 @@ func (s SQE) PrepAcceptMultishot(fd int, flags int) {
 	s.e.Ioprio = AcceptMultishot
 }
 
+// PrepShutdown prepares IORING_OP_SHUTDOWN (5.11); how is unix.SHUT_RD, SHUT_WR or SHUT_RDWR.
+func (s SQE) PrepShutdown(fd int, how int) { s.rw(OpShutdown, fd, 0, how, 0) }
+
 // PrepClose prepares IORING_OP_CLOSE of fd.
 func (s SQE) PrepClose(fd int) { s.rw(OpClose, fd, 0, 0, 0) }
 

@@ -52,9 +52,9 @@ func stress(t *testing.T, seed uint64) {
 	}
 	for range 2000 {
 		chain := 1 + rng.IntN(4)
-		for r.sqEntries-(r.sqeTail-load(r.sqHead)) < uint32(chain) || len(r.free) < chain {
+		for r.SQSpace() < uint32(chain) || r.FreeSlots() < chain {
 			submit(t, r)
-			reapSome(len(r.free) < chain)
+			reapSome(r.FreeSlots() < chain)
 		}
 		failed := false
 		for i := range chain {
