@@ -110,13 +110,17 @@ const (
 	FileAttributeUnpinned           = 0x00100000
 	FileAttributeRecallOnDataAccess = 0x00400000
 
-	// FileAttributeValidSetFlags is the set a client may change with
-	// FileBasicInformation (MS-FSA 2.1.5.14: FILE_ATTRIBUTE_DIRECTORY and
-	// the other store-owned bits cannot be set by the caller).
+	// FileAttributeValidFlags are the attributes a CREATE may carry
+	// (FILE_ATTRIBUTE_VALID_FLAGS, 0x7FB7, of the Windows headers); other
+	// bits fail with STATUS_INVALID_PARAMETER.
+	FileAttributeValidFlags = 0x00007FB7
+	// FileAttributeValidSetFlags are the attributes a client may set with
+	// FileBasicInformation or CREATE (FILE_ATTRIBUTE_VALID_SET_FLAGS,
+	// 0x31A7): READONLY, HIDDEN, SYSTEM, ARCHIVE, NORMAL, TEMPORARY,
+	// OFFLINE, NOT_CONTENT_INDEXED. The others are owned by the store.
 	FileAttributeValidSetFlags = FileAttributeReadonly | FileAttributeHidden | FileAttributeSystem |
 		FileAttributeArchive | FileAttributeNormal | FileAttributeTemporary | FileAttributeOffline |
-		FileAttributeNotContentIndexed | FileAttributeNoScrubData | FileAttributeIntegrityStream |
-		FileAttributePinned | FileAttributeUnpinned
+		FileAttributeNotContentIndexed
 )
 
 // File system attribute flags (FileSystemAttributes of

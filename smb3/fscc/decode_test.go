@@ -510,3 +510,20 @@ func TestFitEntries(t *testing.T) {
 		t.Errorf("basic in 39: %v", err)
 	}
 }
+
+func TestAttributeMasks(t *testing.T) {
+	if FileAttributeValidSetFlags != 0x31A7 {
+		t.Errorf("FileAttributeValidSetFlags = %#x", FileAttributeValidSetFlags)
+	}
+	fi := &FileInfo{Attributes: FileAttributeNormal | FileAttributeHidden}
+	if got := fi.attributes(); got != FileAttributeHidden {
+		t.Errorf("NORMAL with HIDDEN -> %#x", got)
+	}
+	fi = &FileInfo{Directory: true}
+	if got := fi.attributes(); got != FileAttributeDirectory {
+		t.Errorf("directory -> %#x", got)
+	}
+	if got := (&FileInfo{}).attributes(); got != FileAttributeNormal {
+		t.Errorf("none -> %#x", got)
+	}
+}

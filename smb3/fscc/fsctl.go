@@ -387,6 +387,8 @@ func (o *ObjectIDBuffer) Append(b []byte) []byte {
 // bytes of output, only the 12-byte header is returned with
 // NumberOfSnapShotsReturned 0 and SnapShotArraySize the size needed (MS-SMB2
 // 3.3.5.15.1). With no snapshots the array is a single NUL (size 2).
+// Servers fail a MaxOutputResponse below 16 (the C sizeof of the structure)
+// with STATUS_INVALID_PARAMETER before calling this, as Samba does.
 func AppendSnapshotArray(b []byte, snapshots []string, max int) []byte {
 	size := 2
 	for _, s := range snapshots {
