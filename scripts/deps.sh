@@ -4,7 +4,7 @@
 # Idempotent and quiet: when every package is already installed it prints nothing and
 # exits 0 without touching apt. Otherwise it runs `apt-get update` once and installs the
 # missing packages. If another apt/dpkg run holds the lock (for example a provisioning
-# job logging to /tmp/apt-install.log), it waits for it instead of failing.
+# job logging to /tmp/apt-install.log, or $DEPS_APT_LOG), it waits for it instead of failing.
 #
 # Usage: scripts/deps.sh [-v]        -v: say what is installed and what is done
 # Env:   DEPS_LOCK_WAIT=900          seconds to wait for another apt/dpkg run
@@ -34,6 +34,7 @@ PKGS=(
     libc6-dev
 )
 LOCK_WAIT=${DEPS_LOCK_WAIT:-900}
+APT_LOG=${DEPS_APT_LOG:-/tmp/apt-install.log}   # a provisioning apt run that ends its log with "done"
 
 missing=()
 for p in "${PKGS[@]}"; do
@@ -57,9 +58,9 @@ wait_for_apt() {
     while :; do
         local busy=""
         if pgrep -x 'apt-get|apt|dpkg|unattended-upgr' >/dev/null 2>&1; then busy="an apt/dpkg process is running"; fi
-        if [ -f /tmp/apt-install.log ] && [ "$(tail -n1 /tmp/apt-install.log 2>/dev/null)" != done ] \
-           && [ $(( $(date +%s) - $(stat -c %Y /tmp/apt-install.log) )) -lt "$LOCK_WAIT" ]; then
-            busy="${busy:-/tmp/apt-install.log has not ended with 'done'}"
+        if [ -f "$APT_LOG" ] && [ "$(tail -n1 "$APT_LOG" 2>/dev/null)" != done ] \
+           && [ $(( $(date +%s) - $(stat -c %Y "$APT_LOG") )) -lt "$LOCK_WAIT" ]; then
+            busy="${busy:-$APT_LOG has not ended with 'done'}"
         fi
         [ -z "$busy" ] && return 0
         if [ "$(date +%s)" -ge "$deadline" ]; then
