@@ -243,3 +243,28 @@ func BenchmarkFileToSocket(b *testing.B) {
 	b.ReportMetric(rs.mbps()/g.mbps(), "ring/go-throughput")
 	b.ReportMetric(rs.cpuPerGB()/g.cpuPerGB(), "ring/go-cpu")
 }
+
+// BenchmarkNop is the ring's fixed cost: batches of 32 NOPs submitted and reaped with
+// one io_uring_enter, reported per NOP.
+func BenchmarkNop(b *testing.B) {
+	r := newRing(b, Config{Entries: 64})
+	cqes := make([]CQE, 32)
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		for range 32 {
+			s, _ := r.GetSQE()
+			s.PrepNop()
+		}
+		if _, err := r.SubmitAndWait(32); err != nil {
+			b.Fatal(err)
+		}
+		for got := 0; got < 32; {
+			k := r.PeekCQEs(cqes)
+			r.CQAdvance(k)
+			got += k
+		}
+		n += 32
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/nop")
+}

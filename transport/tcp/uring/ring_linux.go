@@ -177,7 +177,7 @@ func (r *Ring) SetupFlags() uint32 { return r.flags }
 // Features returns the IORING_FEAT_* flags the kernel reported for this ring.
 func (r *Ring) Features() uint32 { return r.features }
 
-// SQEntries and CQEntries return the ring sizes chosen by the kernel.
+// SQEntries returns the submission queue size chosen by the kernel.
 func (r *Ring) SQEntries() uint32 { return r.sqEntries }
 
 // CQEntries returns the completion queue size.
