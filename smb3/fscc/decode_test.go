@@ -527,3 +527,14 @@ func TestAttributeMasks(t *testing.T) {
 		t.Errorf("none -> %#x", got)
 	}
 }
+
+func TestErrorType(t *testing.T) {
+	_, err := DecodeRenameInformation([]byte{1, 2, 3}, false)
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Struct != "FILE_RENAME_INFORMATION" || !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("err = %#v", err)
+	}
+	if err.Error() != "fscc: FILE_RENAME_INFORMATION: need 20 bytes, have 3: unexpected EOF" {
+		t.Errorf("message %q", err.Error())
+	}
+}

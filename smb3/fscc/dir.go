@@ -256,7 +256,7 @@ func DecodeDirEntries(b []byte, class uint8) ([]DirEntry, error) {
 				if sl > shortNameMax {
 					return nil, malformed(what, "ShortNameLength %d > %d", sl, shortNameMax)
 				}
-				s, err := DecodeUTF16(e[l.short+2 : l.short+2+sl])
+				s, err := decodeName(what, "ShortName", e[l.short+2:l.short+2+sl])
 				if err != nil {
 					return nil, err
 				}
@@ -267,7 +267,7 @@ func DecodeDirEntries(b []byte, class uint8) ([]DirEntry, error) {
 		if nameLen > len(e)-l.nameOff {
 			return nil, short(what, off+l.nameOff+nameLen, len(b))
 		}
-		name, err := DecodeUTF16(e[l.nameOff : l.nameOff+nameLen])
+		name, err := decodeName(what, "FileName", e[l.nameOff:l.nameOff+nameLen])
 		if err != nil {
 			return nil, err
 		}

@@ -27,12 +27,27 @@ var (
 	ErrInfoLengthMismatch = errors.New("fscc: output buffer smaller than the fixed part")
 )
 
+// Error is the error decoders return for bad input: Struct names the
+// structure (a short, stable token for counters, e.g.
+// "FILE_RENAME_INFORMATION"), Detail says what was wrong, and Err is
+// io.ErrUnexpectedEOF or ErrMalformed for errors.Is.
+type Error struct {
+	Struct string
+	Detail string
+	Err    error
+}
+
+func (e *Error) Error() string { return "fscc: " + e.Struct + ": " + e.Detail + ": " + e.Err.Error() }
+
+// Unwrap returns io.ErrUnexpectedEOF or ErrMalformed.
+func (e *Error) Unwrap() error { return e.Err }
+
 // short reports that structure what needs need bytes and has only have.
 func short(what string, need, have int) error {
-	return fmt.Errorf("fscc: %s: need %d bytes, have %d: %w", what, need, have, io.ErrUnexpectedEOF)
+	return &Error{Struct: what, Detail: fmt.Sprintf("need %d bytes, have %d", need, have), Err: io.ErrUnexpectedEOF}
 }
 
 // malformed wraps ErrMalformed with a reason.
 func malformed(what, format string, args ...any) error {
-	return fmt.Errorf("fscc: %s: %s: %w", what, fmt.Sprintf(format, args...), ErrMalformed)
+	return &Error{Struct: what, Detail: fmt.Sprintf(format, args...), Err: ErrMalformed}
 }

@@ -228,7 +228,7 @@ func DecodeCopychunkCopy(b []byte, maxChunks int) (CopychunkCopy, error) {
 	copy(c.SourceKey[:], b[:ResumeKeySize])
 	n := int(u32(b[24:]))
 	if n > maxChunks {
-		return CopychunkCopy{}, fmt.Errorf("fscc: %s: ChunkCount %d > %d: %w", what, n, maxChunks, ErrTooManyChunks)
+		return CopychunkCopy{}, &Error{Struct: what, Detail: fmt.Sprintf("ChunkCount %d > %d", n, maxChunks), Err: ErrTooManyChunks}
 	}
 	if need := copychunkFixed + n*chunkSize; need > len(b) {
 		return CopychunkCopy{}, short(what, need, len(b))

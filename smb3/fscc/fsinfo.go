@@ -1,7 +1,5 @@
 package fscc
 
-import "fmt"
-
 // Fixed sizes of the file system information structures (MS-FSCC 2.5).
 const (
 	FsVolumeInformationSize     = 18 // VolumeLabel starts at offset 18
@@ -197,9 +195,5 @@ func DecodeFsLabelInformation(b []byte) (string, error) {
 	if n > len(b)-FsLabelInformationSize {
 		return "", short(what, FsLabelInformationSize+n, len(b))
 	}
-	s, err := DecodeUTF16(b[FsLabelInformationSize : FsLabelInformationSize+n])
-	if err != nil {
-		return "", fmt.Errorf("fscc: %s: VolumeLabel: %w", what, err)
-	}
-	return s, nil
+	return decodeName(what, "VolumeLabel", b[FsLabelInformationSize:FsLabelInformationSize+n])
 }

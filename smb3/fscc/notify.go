@@ -100,7 +100,7 @@ func DecodeNotifyInformation(b []byte) ([]Notify, error) {
 		if nameLen > len(e)-NotifyInformationSize {
 			return nil, short(what, off+NotifyInformationSize+nameLen, len(b))
 		}
-		name, err := DecodeUTF16(e[NotifyInformationSize : NotifyInformationSize+nameLen])
+		name, err := decodeName(what, "FileName", e[NotifyInformationSize:NotifyInformationSize+nameLen])
 		if err != nil {
 			return nil, err
 		}

@@ -1,7 +1,5 @@
 package fscc
 
-import "fmt"
-
 // Named pipe constants (MS-FSCC 2.4 FilePipeInformation,
 // FilePipeLocalInformation).
 const (
@@ -104,9 +102,9 @@ func DecodePipeWaitRequest(b []byte) (PipeWaitRequest, error) {
 	if n > len(b)-pipeWaitFixed {
 		return PipeWaitRequest{}, short(what, pipeWaitFixed+n, len(b))
 	}
-	name, err := DecodeUTF16(b[pipeWaitFixed : pipeWaitFixed+n])
+	name, err := decodeName(what, "Name", b[pipeWaitFixed:pipeWaitFixed+n])
 	if err != nil {
-		return PipeWaitRequest{}, fmt.Errorf("fscc: %s: Name: %w", what, err)
+		return PipeWaitRequest{}, err
 	}
 	return PipeWaitRequest{Timeout: int64(u64(b)), TimeoutSpecified: b[12] != 0, Name: name}, nil
 }

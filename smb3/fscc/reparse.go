@@ -80,17 +80,17 @@ func DecodeSymlinkReparse(data []byte) (SymlinkReparse, error) {
 		return SymlinkReparse{}, short(what, 12, len(data))
 	}
 	path := data[12:]
-	name := func(off, n int) (string, error) {
+	name := func(field string, off, n int) (string, error) {
 		if off > len(path) || n > len(path)-off {
 			return "", short(what, 12+off+n, len(data))
 		}
-		return DecodeUTF16(path[off : off+n])
+		return decodeName(what, field, path[off:off+n])
 	}
-	sub, err := name(int(u16(data)), int(u16(data[2:])))
+	sub, err := name("SubstituteName", int(u16(data)), int(u16(data[2:])))
 	if err != nil {
 		return SymlinkReparse{}, err
 	}
-	pr, err := name(int(u16(data[4:])), int(u16(data[6:])))
+	pr, err := name("PrintName", int(u16(data[4:])), int(u16(data[6:])))
 	if err != nil {
 		return SymlinkReparse{}, err
 	}

@@ -1,7 +1,5 @@
 package fscc
 
-import "fmt"
-
 // Special FILETIME values in a SET_INFO FileBasicInformation
 // (MS-FSCC 2.4): 0 leaves the time unchanged; -1 leaves it unchanged and
 // stops the file system from updating it automatically for the rest of the
@@ -91,9 +89,9 @@ func DecodeRenameInformation(b []byte, ex bool) (RenameInformation, error) {
 	if n == 0 {
 		return RenameInformation{}, malformed(what, "empty FileName")
 	}
-	name, err := DecodeUTF16(b[RenameInformationSize : RenameInformationSize+n])
+	name, err := decodeName(what, "FileName", b[RenameInformationSize:RenameInformationSize+n])
 	if err != nil {
-		return RenameInformation{}, fmt.Errorf("fscc: %s: FileName: %w", what, err)
+		return RenameInformation{}, err
 	}
 	ri.FileName = name
 	return ri, nil
@@ -213,11 +211,7 @@ func DecodeNameInformation(b []byte) (string, error) {
 	if n > len(b)-NameInformationSize {
 		return "", short(what, NameInformationSize+n, len(b))
 	}
-	s, err := DecodeUTF16(b[NameInformationSize : NameInformationSize+n])
-	if err != nil {
-		return "", fmt.Errorf("fscc: %s: FileName: %w", what, err)
-	}
-	return s, nil
+	return decodeName(what, "FileName", b[NameInformationSize:NameInformationSize+n])
 }
 
 // DecodeCaseSensitiveInformation decodes FILE_CASE_SENSITIVE_INFORMATION

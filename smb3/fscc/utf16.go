@@ -2,7 +2,6 @@ package fscc
 
 import (
 	"encoding/binary"
-	"fmt"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -41,7 +40,7 @@ func UTF16Len(s string) int {
 // surrogate decodes to U+FFFD.
 func DecodeUTF16(b []byte) (string, error) {
 	if len(b)%2 != 0 {
-		return "", fmt.Errorf("fscc: UTF-16 string has odd length %d: %w", len(b), ErrMalformed)
+		return "", malformed("UTF-16 string", "odd length %d", len(b))
 	}
 	// Fast path: ASCII.
 	ascii := true
@@ -113,4 +112,12 @@ func TimeFromFiletime(ft uint64) time.Time {
 	}
 	d := int64(ft) - filetimeEpochDelta
 	return time.Unix(d/1e7, (d%1e7)*100).UTC()
+}
+
+// decodeName decodes the UTF-16 field of structure what.
+func decodeName(what, field string, b []byte) (string, error) {
+	if len(b)%2 != 0 {
+		return "", malformed(what, "%s has odd length %d", field, len(b))
+	}
+	return DecodeUTF16(b)
 }
