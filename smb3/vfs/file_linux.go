@@ -7,22 +7,28 @@ import (
 	"os"
 	"strconv"
 	"sync"
-	"syscall"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // File is an open file or directory of a share. Its methods are safe for
-// concurrent use; Close may race with them (they then fail with
-// os.ErrClosed) but the fd is never reused underneath.
+// concurrent use, Close included: an operation in flight keeps the fd
+// open, and the fd is closed when the last one finishes, so it is never
+// reused underneath a caller. A File must be closed; it has no finalizer.
 type File struct {
 	fs    *FS
-	f     *os.File
-	rc    syscall.RawConn
+	fd    int
 	name  string // real share-relative path at open time
 	isDir bool
-	key   devIno
+
+	// state is twice the number of operations using fd, plus 1 once
+	// Close was called; the fd is closed when it reaches 1.
+	state atomic.Int64
+
+	keyOnce sync.Once
+	key     devIno // (dev, ino), set by newFile or lazily by getKey
 
 	dirMu sync.Mutex // serializes ReadDir (it seeks the fd)
 }
@@ -31,41 +37,136 @@ type File struct {
 // it was when the file was opened: a later Rename does not change it.
 func (f *File) Name() string { return f.name }
 
-// Fd returns the file descriptor, for splice or io_uring. It stays valid
-// until Close.
-func (f *File) Fd() int { return int(f.f.Fd()) }
+// Fd returns the file descriptor, for splice or io_uring. It is valid
+// until Close; the caller must not close it nor use it after Close.
+func (f *File) Fd() int { return f.fd }
 
 // IsDir reports whether the file is a directory.
 func (f *File) IsDir() bool { return f.isDir }
 
 // FileID returns the inode number (see Info.FileID).
-func (f *File) FileID() uint64 { return f.key.ino }
+func (f *File) FileID() uint64 { return f.getKey().ino }
 
-// ReadAt reads like os.File.ReadAt: a short read at end of file returns
-// io.EOF.
-func (f *File) ReadAt(p []byte, off int64) (int, error) { return f.f.ReadAt(p, off) }
+func (f *File) getKey() devIno {
+	f.keyOnce.Do(func() {
+		if f.acquire() {
+			var st unix.Stat_t
+			if unix.Fstat(f.fd, &st) == nil {
+				f.key = devIno{st.Dev, st.Ino}
+			}
+			f.release()
+		}
+	})
+	return f.key
+}
+
+func (f *File) acquire() bool {
+	for {
+		s := f.state.Load()
+		if s&1 != 0 {
+			return false
+		}
+		if f.state.CompareAndSwap(s, s+2) {
+			return true
+		}
+	}
+}
+
+func (f *File) release() {
+	if f.state.Add(-2) == 1 {
+		unix.Close(f.fd)
+	}
+}
+
+// Close closes the file. Operations still running on it finish first;
+// later ones fail with os.ErrClosed.
+func (f *File) Close() error {
+	for {
+		s := f.state.Load()
+		if s&1 != 0 {
+			return pathErr("close", f.name, os.ErrClosed)
+		}
+		if f.state.CompareAndSwap(s, s|1) {
+			if s == 0 {
+				return pathErr("close", f.name, unix.Close(f.fd))
+			}
+			return nil // the last operation in flight closes it
+		}
+	}
+}
+
+// ReadAt reads like os.File.ReadAt: it reads len(p) bytes unless the file
+// ends first, and a short read at end of file returns io.EOF.
+func (f *File) ReadAt(p []byte, off int64) (n int, err error) {
+	if off < 0 {
+		return 0, pathErr("read", f.name, unix.EINVAL)
+	}
+	if !f.acquire() {
+		return 0, pathErr("read", f.name, os.ErrClosed)
+	}
+	defer f.release()
+	for len(p) > 0 {
+		m, err := unix.Pread(f.fd, p, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, pathErr("read", f.name, err)
+		}
+		if m == 0 {
+			return n, io.EOF
+		}
+		n += m
+		p = p[m:]
+		off += int64(m)
+	}
+	return n, nil
+}
 
 // WriteAt writes len(p) bytes at off.
-func (f *File) WriteAt(p []byte, off int64) (int, error) {
+func (f *File) WriteAt(p []byte, off int64) (n int, err error) {
 	if f.fs.opts.ReadOnly {
 		return 0, pathErr("write", f.name, ErrReadOnly)
 	}
-	return f.f.WriteAt(p, off)
+	if off < 0 {
+		return 0, pathErr("write", f.name, unix.EINVAL)
+	}
+	if !f.acquire() {
+		return 0, pathErr("write", f.name, os.ErrClosed)
+	}
+	defer f.release()
+	for len(p) > 0 {
+		m, err := unix.Pwrite(f.fd, p, off)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, pathErr("write", f.name, err)
+		}
+		if m == 0 {
+			return n, pathErr("write", f.name, io.ErrShortWrite)
+		}
+		n += m
+		p = p[m:]
+		off += int64(m)
+	}
+	return n, nil
 }
 
 // Sync flushes the file to stable storage.
-func (f *File) Sync() error { return f.f.Sync() }
-
-// Close closes the file.
-func (f *File) Close() error { return f.f.Close() }
+func (f *File) Sync() error {
+	return f.control("sync", func(fd int) error {
+		return ignoringEINTR0(func() error { return unix.Fsync(fd) })
+	})
+}
 
 // control runs fn with the fd, guarded against a concurrent Close.
 func (f *File) control(op string, fn func(fd int) error) error {
-	var ferr error
-	if err := f.rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
-		return pathErr(op, f.name, err)
+	if !f.acquire() {
+		return pathErr(op, f.name, os.ErrClosed)
 	}
-	return pathErr(op, f.name, ferr)
+	defer f.release()
+	return pathErr(op, f.name, fn(f.fd))
 }
 
 func (f *File) modify(op string, fn func(fd int) error) error {
@@ -136,7 +237,7 @@ func (f *File) SetTimes(t Times) error {
 			}
 		}
 		if !t.Birth.IsZero() {
-			return f.fs.updateDOS(fd, f.key, func(r *dosRecord) {
+			return f.fs.updateDOS(fd, f.getKey(), func(r *dosRecord) {
 				r.flags |= dosHasBirth
 				r.birth = t.Birth.UnixNano()
 			})
@@ -162,7 +263,7 @@ func (f *File) SetAttributes(attr uint32) error {
 				}
 			}
 		}
-		return f.fs.updateDOS(fd, f.key, func(r *dosRecord) {
+		return f.fs.updateDOS(fd, f.getKey(), func(r *dosRecord) {
 			r.flags |= dosHasAttr
 			r.attr = attr & attrStorable
 		})

@@ -207,6 +207,7 @@ type dirRef struct {
 	fd    int
 	path  string
 	owned bool
+	exact bool // every component was found as given
 }
 
 func (d dirRef) close() {
@@ -258,12 +259,12 @@ func openat2(dirfd int, name string, how *unix.OpenHow) (int, error) {
 // missing or non-directory component gives a pathNotFoundError.
 func (fs *FS) walkDir(comps []string) (dirRef, error) {
 	if len(comps) == 0 {
-		return dirRef{fd: fs.root}, nil
+		return dirRef{fd: fs.root, exact: true}, nil
 	}
 	p := strings.Join(comps, "/")
 	fd, err := fs.openat(fs.root, "", p, unix.O_PATH|unix.O_DIRECTORY, 0)
 	if err == nil {
-		return dirRef{fd: fd, path: p, owned: true}, nil
+		return dirRef{fd: fd, path: p, owned: true, exact: true}, nil
 	}
 	if (err != unix.ENOENT && err != unix.ENOTDIR) || fs.opts.CaseSensitive {
 		return dirRef{}, notFoundPath(err)
@@ -300,25 +301,40 @@ func notFoundPath(err error) error {
 // lookup finds the on-disk name of component name in dir: the exact name if
 // it exists (as any type, without following a symlink), else the
 // case-insensitive match from the directory's index. ix, when not nil, is
-// dir's index already locked by the caller. A missing name gives ENOENT.
-// st, when the exact name exists, is its lstat.
+// dir's index already locked by the caller, and the only thing consulted.
+// A missing name gives ENOENT. st, when not nil, is the lstat of the
+// exact name.
 func (fs *FS) lookup(dir dirRef, name string, ix *dirIndex) (string, *unix.Stat_t, error) {
+	return fs.lookupOpt(dir, name, ix, true)
+}
+
+// lookupOpt is lookup, skipping the exact try when tryExact is false (the
+// caller just found the exact name missing).
+func (fs *FS) lookupOpt(dir dirRef, name string, ix *dirIndex, tryExact bool) (string, *unix.Stat_t, error) {
 	var st unix.Stat_t
-	err := ignoringEINTR0(func() error { return unix.Fstatat(dir.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
-	if err == nil {
-		return name, &st, nil
+	if ix != nil {
+		// The index is exact for our own changes and validated against
+		// foreign ones: no need to look at the disk.
+		real, ok := ix.lookup(name)
+		if !ok {
+			return "", nil, unix.ENOENT
+		}
+		return real, nil, nil
 	}
-	if err != unix.ENOENT || fs.opts.CaseSensitive {
-		return "", nil, err
-	}
-	if ix == nil {
-		var err error
-		ix, err = fs.lockIndex(dir)
-		if err != nil {
+	if tryExact || fs.opts.CaseSensitive {
+		err := ignoringEINTR0(func() error { return unix.Fstatat(dir.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
+		if err == nil {
+			return name, &st, nil
+		}
+		if err != unix.ENOENT || fs.opts.CaseSensitive {
 			return "", nil, err
 		}
-		defer ix.mu.Unlock()
 	}
+	ix, err := fs.lockIndex(dir)
+	if err != nil {
+		return "", nil, err
+	}
+	defer ix.mu.Unlock()
 	real, ok := ix.lookup(name)
 	if !ok || real == name {
 		return "", nil, unix.ENOENT
@@ -412,6 +428,16 @@ func (fs *FS) refreshLocked(ix *dirIndex, fd int, st *unix.Stat_t) error {
 	// mismatch next time.
 	ix.reset(names, stamp)
 	return nil
+}
+
+// forceRefresh rereads a locked index whatever its stamp says.
+func (fs *FS) forceRefresh(ix *dirIndex, fd int) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	ix.valid = false
+	return fs.refreshLocked(ix, fd, &st)
 }
 
 // restamp records the directory's state after our own change to it, which

@@ -84,15 +84,18 @@ type dirIndex struct {
 	dups  map[string][]string
 }
 
-// lookup returns the real name matching name case-insensitively, preferring
-// the smallest name when several do.
+// lookup returns the real name matching name case-insensitively: name
+// itself if present, else the smallest of the names that match.
 func (ix *dirIndex) lookup(name string) (string, bool) {
 	k := foldKey(name)
 	real, ok := ix.names[k]
-	if !ok {
-		return "", false
+	if !ok || real == name {
+		return real, ok
 	}
 	for _, d := range ix.dups[k] {
+		if d == name {
+			return d, true
+		}
 		if d < real {
 			real = d
 		}

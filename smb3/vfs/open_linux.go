@@ -2,11 +2,7 @@
 
 package vfs
 
-import (
-	"os"
-
-	"golang.org/x/sys/unix"
-)
+import "golang.org/x/sys/unix"
 
 // OpenFile opens or creates name (share-relative, '/'-separated, "" for
 // the root), matching every component case-insensitively unless the share
@@ -38,11 +34,13 @@ func (fs *FS) OpenFile(name string, fl OpenFlags, mode uint32) (f *File, created
 		return f, false, pathErr("open", name, err)
 	}
 	// Fast path: the name exists as given.
+	var fastErr error
 	if !fl.Create {
 		f, err := fs.openExisting(fs.root, "", name, fl)
 		if err != unix.ENOENT && err != unix.ENOTDIR {
 			return f, false, pathErr("open", name, err)
 		}
+		fastErr = err
 	}
 	dir, err := fs.walkDir(comps[:len(comps)-1])
 	if err != nil {
@@ -51,44 +49,81 @@ func (fs *FS) OpenFile(name string, fl OpenFlags, mode uint32) (f *File, created
 	defer dir.close()
 	last := comps[len(comps)-1]
 
-	var ix *dirIndex
-	if fl.Create && !fs.opts.CaseSensitive && !fs.opts.ReadOnly {
-		// Hold the index from the check to the create.
-		if ix, err = fs.lockIndex(dir); err != nil {
+	if !fl.Create {
+		// With the directory found as given, the fast path's ENOENT was
+		// about the last component (barring a race, which only costs a
+		// not-found): go straight to the index.
+		tryExact := !(dir.exact && fastErr == unix.ENOENT)
+		real, _, err := fs.lookupOpt(dir, last, nil, tryExact)
+		if err != nil {
 			return nil, false, pathErr("open", name, err)
 		}
-		defer ix.mu.Unlock()
+		f, err := fs.openExisting(dir.fd, dir.path, real, fl)
+		return f, false, pathErr("open", name, err)
 	}
+	if fs.opts.CaseSensitive {
+		// Create first: the kernel checks existence atomically.
+		for try := 0; ; try++ {
+			if !fs.opts.ReadOnly {
+				f, err := fs.create(dir, last, fl, mode)
+				if err == nil {
+					return f, true, nil
+				}
+				if err != unix.EEXIST || fl.Excl {
+					return nil, false, pathErr("open", name, err)
+				}
+			}
+			f, err := fs.openExisting(dir.fd, dir.path, last, fl)
+			if err == unix.ENOENT && !fs.opts.ReadOnly && try < 3 {
+				continue // removed meanwhile
+			}
+			if err == unix.ENOENT && fs.opts.ReadOnly {
+				err = ErrReadOnly
+			}
+			return f, false, pathErr("open", name, err)
+		}
+	}
+	// Case-insensitive: hold the index from the check to the create; it is
+	// exact for our own changes, and the O_EXCL create catches anyone else.
+	ix, err := fs.lockIndex(dir)
+	if err != nil {
+		return nil, false, pathErr("open", name, err)
+	}
+	defer ix.mu.Unlock()
 	for try := 0; ; try++ {
-		real, _, err := fs.lookup(dir, last, ix)
-		switch {
-		case err == nil:
-			if fl.Create && fl.Excl {
+		real, ok := ix.lookup(last)
+		if ok {
+			if fl.Excl {
 				return nil, false, pathErr("open", name, unix.EEXIST)
 			}
 			f, err := fs.openExisting(dir.fd, dir.path, real, fl)
-			if err == unix.ENOENT && fl.Create && try < 3 {
-				continue // removed meanwhile (or a dangling symlink)
+			if err == unix.ENOENT && try < 3 {
+				// Removed by someone else, or a dangling symlink.
+				if ferr := fs.forceRefresh(ix, dir.fd); ferr != nil {
+					return nil, false, pathErr("open", name, ferr)
+				}
+				if _, still := ix.lookup(last); !still {
+					continue
+				}
 			}
 			return f, false, pathErr("open", name, err)
-		case err != unix.ENOENT:
-			return nil, false, pathErr("open", name, err)
-		case !fl.Create:
-			return nil, false, pathErr("open", name, err)
-		case fs.opts.ReadOnly:
+		}
+		if fs.opts.ReadOnly {
 			return nil, false, pathErr("open", name, ErrReadOnly)
 		}
 		f, err := fs.create(dir, last, fl, mode)
-		if err == unix.EEXIST && !fl.Excl && try < 3 {
-			continue // created meanwhile by someone else
+		if err == unix.EEXIST && try < 3 {
+			// Created by someone else since our index was validated.
+			if ferr := fs.forceRefresh(ix, dir.fd); ferr != nil {
+				return nil, false, pathErr("open", name, ferr)
+			}
+			continue
 		}
 		if err != nil {
 			return nil, false, pathErr("open", name, err)
 		}
-		if ix != nil {
-			ix.add(last)
-			restamp(ix, dir.fd)
-		}
+		ix.add(last)
+		restamp(ix, dir.fd)
 		return f, true, nil
 	}
 }
@@ -106,7 +141,7 @@ func (fs *FS) openRoot(fl OpenFlags) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return fs.newFile(fd, "", fl)
+	return fs.newFile(fd, "", fl, false)
 }
 
 // openExisting opens name beneath dirfd (real path dirpath) per fl. It
@@ -132,12 +167,12 @@ func (fs *FS) openExisting(dirfd int, dirpath, name string, fl OpenFlags) (*File
 	if err != nil {
 		return nil, err
 	}
-	return fs.newFile(fd, joinPath(dirpath, name), fl)
+	return fs.newFile(fd, joinPath(dirpath, name), fl, true)
 }
 
 // newFile wraps an fd just opened, checking its type against fl. It takes
 // ownership of fd.
-func (fs *FS) newFile(fd int, path string, fl OpenFlags) (*File, error) {
+func (fs *FS) newFile(fd int, path string, fl OpenFlags, nonblock bool) (*File, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		unix.Close(fd)
@@ -160,16 +195,17 @@ func (fs *FS) newFile(fd int, path string, fl OpenFlags) (*File, error) {
 		unix.Close(fd)
 		return nil, ErrNotRegular
 	}
-	if fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0); err == nil && fl&unix.O_NONBLOCK != 0 {
-		unix.FcntlInt(uintptr(fd), unix.F_SETFL, fl&^unix.O_NONBLOCK)
+	if nonblock && !isDir {
+		// We opened with no status flag but O_NONBLOCK: clear them all.
+		// (io_uring would otherwise return EAGAIN instead of waiting.)
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, 0); err != nil {
+			unix.Close(fd)
+			return nil, err
+		}
 	}
-	of := os.NewFile(uintptr(fd), path)
-	rc, err := of.SyscallConn()
-	if err != nil {
-		of.Close()
-		return nil, err
-	}
-	return &File{fs: fs, f: of, rc: rc, name: path, isDir: isDir, key: devIno{st.Dev, st.Ino}}, nil
+	f := &File{fs: fs, fd: fd, name: path, isDir: isDir, key: devIno{st.Dev, st.Ino}}
+	f.keyOnce.Do(func() {})
+	return f, nil
 }
 
 // create makes last in dir (which the caller checked to be free) and opens it.
@@ -205,5 +241,5 @@ func (fs *FS) create(dir dirRef, last string, fl OpenFlags, mode uint32) (*File,
 			return nil, err
 		}
 	}
-	return fs.newFile(fd, joinPath(dir.path, last), OpenFlags{Directory: fl.Directory})
+	return &File{fs: fs, fd: fd, name: joinPath(dir.path, last), isDir: fl.Directory}, nil
 }
