@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -14,16 +15,21 @@ import (
 
 const benchSize = 64 << 20
 
-// drain reads from c until closed, reporting on done each time benchSize more bytes arrived.
-func drain(c net.Conn, done chan<- struct{}) {
+// drain reads from c until closed, reporting on done each time benchSize more bytes
+// arrived, with the CPU time its own (locked) thread used for them.
+func drain(c net.Conn, done chan<- time.Duration) {
+	runtime.LockOSThread()
 	buf := make([]byte, 1<<20)
 	var n int
+	last := threadCPU()
 	for {
 		k, err := c.Read(buf)
 		n += k
 		for n >= benchSize {
 			n -= benchSize
-			done <- struct{}{}
+			now := threadCPU()
+			done <- now - last
+			last = now
 		}
 		if err != nil {
 			close(done)
@@ -33,9 +39,14 @@ func drain(c net.Conn, done chan<- struct{}) {
 }
 
 // cpuTime is user+sys of the whole process: sender, receiver and io-wq workers.
-func cpuTime() time.Duration {
+func cpuTime() time.Duration { return rusage(unix.RUSAGE_SELF) }
+
+// threadCPU is user+sys of the calling thread.
+func threadCPU() time.Duration { return rusage(unix.RUSAGE_THREAD) }
+
+func rusage(who int) time.Duration {
 	var ru unix.Rusage
-	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	unix.Getrusage(who, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
@@ -48,8 +59,9 @@ func benchFile(b *testing.B) *os.File {
 	return f
 }
 
-// sender sends the 64 MiB file once per call, returning when the peer has all of it.
-type sender func()
+// sender sends the 64 MiB file once per call, returning when the peer has all of it, with
+// the CPU time the receiving thread spent.
+type sender func() time.Duration
 
 func goConnPair(b *testing.B) (net.Conn, net.Conn) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -72,10 +84,10 @@ func goConnPair(b *testing.B) (net.Conn, net.Conn) {
 // goReadWrite: os.File.ReadAt + net.Conn.Write through a 256 KiB buffer.
 func goReadWrite(b *testing.B, f *os.File) sender {
 	c, peer := goConnPair(b)
-	done := make(chan struct{}, 1)
+	done := make(chan time.Duration, 1)
 	go drain(peer, done)
 	buf := make([]byte, 256<<10)
-	return func() {
+	return func() time.Duration {
 		for off := int64(0); off < benchSize; {
 			n, err := f.ReadAt(buf, off)
 			if n == 0 && err != nil {
@@ -86,23 +98,23 @@ func goReadWrite(b *testing.B, f *os.File) sender {
 			}
 			off += int64(n)
 		}
-		<-done
+		return <-done
 	}
 }
 
 // goSendfile: io.Copy from the file, which net.TCPConn.ReadFrom turns into sendfile(2).
 func goSendfile(b *testing.B, f *os.File) sender {
 	c, peer := goConnPair(b)
-	done := make(chan struct{}, 1)
+	done := make(chan time.Duration, 1)
 	go drain(peer, done)
-	return func() {
+	return func() time.Duration {
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := io.Copy(c, io.LimitReader(f, benchSize)); err != nil {
 			b.Fatal(err)
 		}
-		<-done
+		return <-done
 	}
 }
 
@@ -111,11 +123,11 @@ func goSendfile(b *testing.B, f *os.File) sender {
 func ringSplice(b *testing.B, r *Ring, f *os.File) sender {
 	sock, peer := tcpPair(b)
 	prd, pwr := newPipe(b)
-	done := make(chan struct{}, 1)
+	done := make(chan time.Duration, 1)
 	go drain(peer, done)
 	const chunk = 1 << 20
 	var cqes [4]CQE
-	return func() {
+	return func() time.Duration {
 		for off := 0; off < benchSize; {
 			n := min(benchSize-off, chunk)
 			spliceFile(b, r, int(f.Fd()), int64(off), n, prd, pwr, sock)
@@ -156,7 +168,7 @@ func ringSplice(b *testing.B, r *Ring, f *os.File) sender {
 			}
 			off += int(in)
 		}
-		<-done
+		return <-done
 	}
 }
 
@@ -165,9 +177,9 @@ func ringSplice(b *testing.B, r *Ring, f *os.File) sender {
 func syncSplice(b *testing.B, f *os.File) sender {
 	sock, peer := tcpPair(b)
 	prd, pwr := newPipe(b)
-	done := make(chan struct{}, 1)
+	done := make(chan time.Duration, 1)
 	go drain(peer, done)
-	return func() {
+	return func() time.Duration {
 		for off := int64(0); off < benchSize; {
 			in, err := unix.Splice(int(f.Fd()), &off, pwr, nil, min(benchSize-int(off), 1<<20), unix.SPLICE_F_MOVE)
 			if err != nil || in == 0 {
@@ -181,18 +193,18 @@ func syncSplice(b *testing.B, f *os.File) sender {
 				in -= out
 			}
 		}
-		<-done
+		return <-done
 	}
 }
 
 type tally struct {
-	wall, cpu time.Duration
-	n         int
+	wall, cpu, recv time.Duration
+	n               int
 }
 
 func (t *tally) run(send sender) {
 	w, c := time.Now(), cpuTime()
-	send()
+	t.recv += send()
 	t.wall += time.Since(w)
 	t.cpu += cpuTime() - c
 	t.n++
@@ -200,11 +212,18 @@ func (t *tally) run(send sender) {
 
 func (t *tally) mbps() float64 { return float64(t.n) * benchSize / 1e6 / t.wall.Seconds() }
 
-func (t *tally) cpuPerGB() float64 { return t.cpu.Seconds() / (float64(t.n) * benchSize / 1e9) }
+func (t *tally) gb() float64 { return float64(t.n) * benchSize / 1e9 }
+
+func (t *tally) cpuPerGB() float64 { return t.cpu.Seconds() / t.gb() }
+
+// sendCPUPerGB leaves out the receiving thread: the sender's own cost, with io-wq workers
+// and the loopback softirq work done in its context.
+func (t *tally) sendCPUPerGB() float64 { return (t.cpu - t.recv).Seconds() / t.gb() }
 
 func (t *tally) report(b *testing.B, name string) {
 	b.ReportMetric(t.mbps(), name+"-MB/s")
 	b.ReportMetric(t.cpuPerGB(), name+"-cpu-s/GB")
+	b.ReportMetric(t.sendCPUPerGB(), name+"-send-cpu-s/GB")
 }
 
 // BenchmarkFileToSocket sends 64 MiB from a page-cached file to a loopback TCP socket
@@ -214,7 +233,8 @@ func (t *tally) report(b *testing.B, name string) {
 // (io.Copy, i.e. sendfile(2)) and sync-splice (splice(2) calls from the goroutine) are
 // references for what the splice path can reach without io_uring.
 // Reported: MB/s and CPU seconds (user+sys from getrusage, whole process: receiver and
-// io-wq workers included) per GB for each, and the ring/go ratios.
+// io-wq workers included) per GB for each, the same without the receiving thread
+// (send-cpu), and the ring/go ratios.
 func BenchmarkFileToSocket(b *testing.B) {
 	requireOp(b, OpSplice)
 	f := benchFile(b)
@@ -242,6 +262,7 @@ func BenchmarkFileToSocket(b *testing.B) {
 	g, rs := &peers[0].t, &peers[1].t
 	b.ReportMetric(rs.mbps()/g.mbps(), "ring/go-throughput")
 	b.ReportMetric(rs.cpuPerGB()/g.cpuPerGB(), "ring/go-cpu")
+	b.ReportMetric(rs.sendCPUPerGB()/g.sendCPUPerGB(), "ring/go-send-cpu")
 }
 
 // BenchmarkNop is the ring's fixed cost: batches of 32 NOPs submitted and reaped with
