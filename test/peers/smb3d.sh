@@ -16,7 +16,7 @@
 # on a build failure prints the compiler output and exits 1. stop kills only DIR/smb3d.pid.
 set -euo pipefail
 
-usage() { sed -n 2,18p "$0" >&2; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN="" SIGN=no ENC=no LOGLEVEL=info GOPTS=() SOPTS=() ARGS=()
 while [ $# -gt 0 ]; do

@@ -22,7 +22,7 @@
 # DIR/smbd.pid (TERM, then KILL after 10 s), never by name.
 set -euo pipefail
 
-usage() { sed -n 2,23p "$0" >&2; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 SETB=0 TMPFS="" IOURING=1 LOGLEVEL=1 GOPTS=() SOPTS=() ARGS=()
 while [ $# -gt 0 ]; do
     case $1 in

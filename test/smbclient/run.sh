@@ -18,7 +18,7 @@ set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 SERVER="" HOST=127.0.0.1 PORT="" SHARE=share USERN=smbtest PASSW=Passw0rd.Test
 SIZE=64 MODES="sign plain" TLIM=120
-usage() { sed -n 2,17p "$0" >&2; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
         --server) SERVER=$2; shift;;

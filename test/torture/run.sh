@@ -19,7 +19,8 @@
 #                    --server samba, test/torture/known-failures.samba)
 #   -t SECS          wall-clock limit per suite (default 300). A killed run is TIMEOUT: the
 #                    hung subtest is reported as timeout and the rest of the suite is resumed
-#                    (at most --resumes times, default 2) so one hang hides nothing else.
+#                    (at most --resumes times, default 2) so one hang hides nothing else;
+#                    the same when smbtorture itself dies of a signal (that subtest: error).
 #   --deadline SECS  limit for the whole run (default 2700); suites not started by then are
 #                    reported as timeout
 #   -T TARGET        smbtorture --target (default none = expect Windows behaviour, as PEERS.md)
@@ -37,7 +38,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 SERVER="" HOST=127.0.0.1 PORT="" SHARE=share USERN=smbtest PASSW=Passw0rd.Test
 KNOWN="" TLIM=300 RESUMES=2 DEADLINE=2700 TARGET="" XARGS="" OUT="" TSV="" COMPARE=0 KEEP=0 SETB=0
 SUITES=()
-usage() { sed -n 2,35p "$0" >&2; exit 2; }
+usage() { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case $1 in
         --server) SERVER=$2; shift;;
@@ -162,10 +163,17 @@ run_suite() {
         timeout -k 10 "$lim" smbtorture "${args[@]}" --load-list="$todo" "$suite" >"$log" 2>&1
         local rc=$?
         awk -f "$HERE/subunit.awk" "$log" > "$log.parsed"
+        local resume=0
         if [ $rc = 124 ] || [ $rc = 137 ]; then
-            status=TIMEOUT
+            status=TIMEOUT resume=1
             # the subtest that was running when the clock ran out is the one that hung
             awk -F'\t' -v OFS='\t' '$2 == "hung" { $2 = "timeout"; $3 = "hung: killed after the suite limit" } 1' \
+                "$log.parsed" >> "$res"
+        elif [ $rc -gt 128 ]; then
+            # smbtorture itself died (a signal): blame the running subtest, go on with the rest
+            [ "$status" = ok ] && status="crash(rc=$rc)"
+            resume=1
+            awk -F'\t' -v OFS='\t' -v rc="$rc" '$2 == "hung" { $2 = "error"; $3 = "smbtorture died here (exit " rc ")" } 1' \
                 "$log.parsed" >> "$res"
         else
             grep -v $'\thung\t' "$log.parsed" >> "$res"
@@ -174,7 +182,7 @@ run_suite() {
         # what is left to run: selected minus everything with a result
         cut -f1 "$res" | sort -u > "$d/$suite.done"
         grep -vxF -f "$d/$suite.done" "$sel" > "$todo"
-        [ $rc = 124 ] || [ $rc = 137 ] || break
+        [ $resume = 1 ] || break
         attempt=$((attempt + 1))
     done
     # subtests that never reported: killed by the limit (timeout) or lost to a crash (error)
