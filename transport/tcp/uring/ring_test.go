@@ -411,6 +411,27 @@ func TestSendZC(t *testing.T) {
 	if b := <-got; !bytes.Equal(b, data) {
 		t.Fatal("peer data differs")
 	}
+
+	// From a registered buffer.
+	mem, err := Mmap(64 << 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Munmap(mem)
+	copy(mem, data)
+	if err := r.RegisterBuffers([][]byte{mem}); err != nil {
+		t.Fatal(err)
+	}
+	got = readAll(peer, 1000)
+	s = getSQE(t, r)
+	s.PrepSendZCFixed(sock, mem[5000:6000], 0, 0, 0)
+	submit(t, r)
+	if cs := reap(t, r, 2, 10*time.Second); cs[0].Res != 1000 || !cs[1].Notif() {
+		t.Fatalf("fixed-buffer send_zc: %+v", cs)
+	}
+	if b := <-got; !bytes.Equal(b, data[5000:6000]) {
+		t.Fatal("peer data differs (fixed buffer)")
+	}
 }
 
 func TestRecvMultishotBufRing(t *testing.T) {

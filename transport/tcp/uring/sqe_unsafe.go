@@ -199,6 +199,13 @@ func (s SQE) PrepSendZC(fd int, buf []byte, msgFlags int, zcFlags uint16) {
 	s.e.Ioprio = zcFlags
 }
 
+// PrepSendZCFixed is PrepSendZC from buf inside registered buffer index
+// (IORING_RECVSEND_FIXED_BUF): the kernel skips pinning the pages per send.
+func (s SQE) PrepSendZCFixed(fd int, buf []byte, msgFlags int, zcFlags uint16, index uint16) {
+	s.PrepSendZC(fd, buf, msgFlags, zcFlags|RecvsendFixedBuf)
+	s.e.BufIndex = index
+}
+
 // PrepSendmsg prepares IORING_OP_SENDMSG of bufs as one message (msgFlags may hold
 // unix.MSG_MORE, to let a following send or splice share its segments).
 func (s SQE) PrepSendmsg(fd int, bufs [][]byte, msgFlags int) {
