@@ -175,8 +175,9 @@ const maxIndexedDirs = 2048
 
 // indexCache holds the name indexes of one FS keyed by directory identity.
 type indexCache struct {
-	mu   sync.Mutex
-	dirs map[devIno]*dirIndex
+	mu      sync.Mutex
+	dirs    map[devIno]*dirIndex
+	maxDirs int // maxIndexedDirs unless a test sets it
 }
 
 // get returns the index for key, locked. The caller must unlock it.
@@ -188,7 +189,11 @@ func (c *indexCache) get(key devIno) *dirIndex {
 			if c.dirs == nil {
 				c.dirs = make(map[devIno]*dirIndex)
 			}
-			if len(c.dirs) >= maxIndexedDirs {
+			limit := c.maxDirs
+			if limit <= 0 {
+				limit = maxIndexedDirs
+			}
+			if len(c.dirs) >= limit {
 				c.evictLocked()
 			}
 			ix = &dirIndex{key: key}
@@ -205,7 +210,7 @@ func (c *indexCache) get(key devIno) *dirIndex {
 
 // evictLocked drops about a quarter of the cached indexes that nobody holds.
 func (c *indexCache) evictLocked() {
-	n := len(c.dirs) / 4
+	n := max(len(c.dirs)/4, 1)
 	for k, ix := range c.dirs {
 		if n <= 0 {
 			break

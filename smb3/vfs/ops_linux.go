@@ -199,6 +199,21 @@ func (fs *FS) moveOrLink(op, oldName, newName string, replace bool) error {
 		}
 	case nexists && !replace:
 		return pathErr(op, newName, unix.EEXIST)
+	case nexists && op == "rename" && sameInode(odir.fd, oreal, ndir.fd, nreal):
+		// Two links of one file: rename(2) would do nothing and keep both;
+		// what was asked is that only the new name remain.
+		if err := ignoringEINTR0(func() error { return unix.Unlinkat(odir.fd, oreal, 0) }); err != nil {
+			return pathErr(op, oldName, err)
+		}
+		if nreal != nlast {
+			if err := renameat2(ndir.fd, nreal, ndir.fd, nlast, unix.RENAME_NOREPLACE); err == nil && nix != nil {
+				nix.remove(nreal)
+			} else {
+				nlast = ""
+			}
+		} else {
+			nlast = ""
+		}
 	case nexists:
 		src, srcDir := oreal, odir.fd
 		if op == "link" {
@@ -255,6 +270,13 @@ func (fs *FS) moveOrLink(op, oldName, newName string, replace bool) error {
 		}
 	}
 	return nil
+}
+
+func sameInode(dir1 int, name1 string, dir2 int, name2 string) bool {
+	var s1, s2 unix.Stat_t
+	return unix.Fstatat(dir1, name1, &s1, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+		unix.Fstatat(dir2, name2, &s2, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+		s1.Dev == s2.Dev && s1.Ino == s2.Ino
 }
 
 func sameDirs(a, b dirRef) bool {

@@ -9,6 +9,7 @@ import (
 	"io"
 	iofs "io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -1132,5 +1133,90 @@ func TestClose(t *testing.T) {
 	f.Close()
 	if _, err := f.ReadAt(make([]byte, 1), 0); err == nil {
 		t.Error("ReadAt after Close")
+	}
+}
+
+func TestRenameOntoOwnHardLink(t *testing.T) {
+	fsys, root, _ := testShare(t, Options{})
+	mustWrite(t, filepath.Join(root, "a"), "x")
+	if err := os.Link(filepath.Join(root, "a"), filepath.Join(root, "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := fsys.Rename("A", "B", true); err != nil {
+		t.Fatal(err)
+	}
+	if got := listDir(t, root); !slices.Equal(got, []string{"B"}) {
+		t.Errorf("dir %v", got)
+	}
+	if _, err := fsys.Stat("a"); !errors.Is(err, iofs.ErrNotExist) {
+		t.Errorf("old link still found: %v", err)
+	}
+}
+
+func TestIndexEviction(t *testing.T) {
+	fsys, root, _ := testShare(t, Options{})
+	fsys.index.maxDirs = 4
+	for i := range 12 {
+		mustWrite(t, filepath.Join(root, fmt.Sprintf("Dir%d", i), "File"), "x")
+	}
+	for round := range 3 {
+		for i := range 12 {
+			if r, err := fsys.Resolve(fmt.Sprintf("dir%d/file", i)); err != nil || r != fmt.Sprintf("Dir%d/File", i) {
+				t.Fatalf("round %d: %q %v", round, r, err)
+			}
+		}
+	}
+	fsys.index.mu.Lock()
+	n := len(fsys.index.dirs)
+	fsys.index.mu.Unlock()
+	if n > 4 {
+		t.Errorf("%d indexes cached, limit 4", n)
+	}
+}
+
+// TestIndexInvalidationOtherProcess has a separate process create a file.
+func TestIndexInvalidationOtherProcess(t *testing.T) {
+	sh, err := exec.LookPath("sh")
+	if err != nil {
+		t.Skip("no sh")
+	}
+	fsys, root, _ := testShare(t, Options{})
+	mustWrite(t, filepath.Join(root, "sub", "x"), "")
+	if _, err := fsys.Stat("SUB/X"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fsys.Stat("sub/OTHER"); !errors.Is(err, iofs.ErrNotExist) {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(sh, "-c", `echo hi > "$1/sub/Other"`, "sh", root).CombinedOutput(); err != nil {
+		t.Fatal(err, string(out))
+	}
+	f, created, err := fsys.OpenFile("SUB/OTHER", OpenFlags{Create: true}, 0)
+	if err != nil || created || f.Name() != "sub/Other" {
+		t.Fatalf("created=%v err=%v", created, err)
+	}
+	if readAll(t, f) != "hi\n" {
+		t.Error("content")
+	}
+	f.Close()
+}
+
+func TestSetTimesDirectory(t *testing.T) {
+	fsys, _, _ := testShare(t, Options{})
+	d, _, err := fsys.OpenFile("dir", OpenFlags{Create: true, Directory: true}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	w := time.Date(2020, 1, 2, 3, 4, 5, 6, time.UTC)
+	if err := d.SetTimes(Times{Write: w, Birth: w}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.SetAttributes(AttrHidden); err != nil {
+		t.Fatal(err)
+	}
+	info, err := fsys.Stat("DIR")
+	if err != nil || !info.Write.Equal(w) || !info.Birth.Equal(w) || info.Attributes != AttrHidden|AttrDirectory {
+		t.Errorf("%+v %v", info, err)
 	}
 }
