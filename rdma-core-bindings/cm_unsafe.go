@@ -271,6 +271,9 @@ type Endpoint struct {
 	connected bool
 	closed    bool
 
+	closeOnce sync.Once
+	closeErr  error
+
 	done     chan struct{}
 	doneOnce sync.Once
 	err      error // why done was closed
@@ -543,11 +546,12 @@ func (ep *Endpoint) Err() error {
 // Close disconnects if needed and destroys the QP, the cm id and the event
 // channel. The PD and CQs stay with their owner.
 func (ep *Endpoint) Close() error {
+	ep.closeOnce.Do(func() { ep.closeErr = ep.close() })
+	return ep.closeErr
+}
+
+func (ep *Endpoint) close() error {
 	ep.mu.Lock()
-	if ep.closed {
-		ep.mu.Unlock()
-		return nil
-	}
 	ep.closed = true
 	if ep.connected {
 		C.rdma_disconnect(ep.id)
@@ -675,4 +679,14 @@ func errNoQP(ep *Endpoint) error {
 		return ErrClosed
 	}
 	return errors.New("rdma: the endpoint has no QP (CreateQP)")
+}
+
+// qpState returns the QP's state (enum ibv_qp_state), for tests.
+func (ep *Endpoint) qpState() int {
+	ep.mu.RLock()
+	defer ep.mu.RUnlock()
+	if ep.qp == nil {
+		return -1
+	}
+	return int(C.smb3d_qp_state(ep.qp))
 }

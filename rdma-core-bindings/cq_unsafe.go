@@ -24,13 +24,14 @@ import "C"
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
 )
+
+// wcIPCsumOK is IBV_WC_IP_CSUM_OK.
+const wcIPCsumOK WCFlags = 1 << 2
 
 // CQ is a completion queue (struct ibv_cq). By default it has a completion
 // channel whose descriptor is driven by Go's netpoller: Wait sleeps until the
@@ -45,9 +46,11 @@ type CQ struct {
 	armed bool
 	wcs   []C.struct_smb3d_wc
 
-	closing atomic.Bool
-	mu      sync.Mutex // held around every call into the CQ, so Close cannot race it
-	closed  bool
+	closing   atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+	mu        sync.Mutex // held around every call into the CQ, so Close cannot race it
+	closed    bool
 }
 
 // NewCQ creates a completion queue with at least entries entries.
@@ -120,6 +123,12 @@ func (cq *CQ) Poll(out []Completion) (int, error) {
 			c.Imm = uint32(w.imm_or_inv)
 		case c.Flags&WCWithInv != 0:
 			c.InvalidatedRKey = uint32(w.imm_or_inv)
+		case c.Flags&wcIPCsumOK != 0 && c.Opcode == WCRecv:
+			// rxe reports the kernel's IB_WC_WITH_INVALIDATE (bit 2) where
+			// userspace expects IBV_WC_WITH_INV (bit 3); bit 2 is
+			// IBV_WC_IP_CSUM_OK, meaningless on the RC QPs of this package.
+			c.Flags = c.Flags&^wcIPCsumOK | WCWithInv
+			c.InvalidatedRKey = uint32(w.imm_or_inv)
 		}
 	}
 	return n, nil
@@ -171,7 +180,7 @@ func (cq *CQ) Wait(ctx context.Context, out []Completion) (int, error) {
 			return true
 		})
 		if err != nil {
-			if errors.Is(err, os.ErrClosed) {
+			if cq.closing.Load() {
 				return 0, ErrClosed
 			}
 			return 0, err
@@ -187,9 +196,12 @@ func (cq *CQ) Wait(ctx context.Context, out []Completion) (int, error) {
 // closed first. A Wait in progress, and any later Poll or Wait, returns
 // ErrClosed.
 func (cq *CQ) Close() error {
-	if !cq.closing.CompareAndSwap(false, true) {
-		return nil
-	}
+	cq.closeOnce.Do(func() { cq.closeErr = cq.close() })
+	return cq.closeErr
+}
+
+func (cq *CQ) close() error {
+	cq.closing.Store(true)
 	if cq.pfd != nil {
 		cq.pfd.close() // wakes a parked Wait and waits for it to leave the callback
 	}
@@ -201,7 +213,7 @@ func (cq *CQ) Close() error {
 	}
 	if cq.ch != nil {
 		if rc := C.ibv_destroy_comp_channel(cq.ch); rc != 0 {
-			return fmt.Errorf("rdma: %w", verbErr("ibv_destroy_comp_channel", syscall.Errno(rc)))
+			return verbErr("ibv_destroy_comp_channel", syscall.Errno(rc))
 		}
 	}
 	untrack(kindCQ)
