@@ -208,6 +208,19 @@ func TestFixedFiles(t *testing.T) {
 	if b, _ := os.ReadFile(f.Name()); string(b) != "to f" {
 		t.Fatalf("f = %q", b)
 	}
+	s := getSQE(t, r)
+	s.PrepCloseFixed(0)
+	submit(t, r)
+	if c := reap(t, r, 1, 5*time.Second)[0]; c.Res != 0 {
+		t.Fatalf("close fixed: %+v", c)
+	}
+	s = getSQE(t, r)
+	s.PrepWrite(0, []byte("x"), 0)
+	s.SetFlags(FlagFixedFile)
+	submit(t, r)
+	if c := reap(t, r, 1, 5*time.Second)[0]; c.Err() != unix.EBADF {
+		t.Fatalf("write to a closed fixed slot: %+v, want EBADF", c)
+	}
 	if err := r.UnregisterFiles(); err != nil {
 		t.Fatal(err)
 	}
@@ -384,6 +397,28 @@ func TestSkipSuccessInLink(t *testing.T) {
 	}
 	if r.Inflight() != 0 {
 		t.Fatalf("inflight %d", r.Inflight())
+	}
+	// The same when the kernel rejects the head at submission (bad splice flags: EINVAL
+	// from the prep step, not from the issue).
+	s = getSQE(t, r)
+	s.PrepSplice(sock, -1, sock, -1, 1, 1<<30)
+	s.SetFlags(FlagIOLink | FlagCQESkipSuccess)
+	s.SetUserData(8)
+	s = getSQE(t, r)
+	s.PrepNop()
+	s.SetFlags(FlagIOLink | FlagCQESkipSuccess)
+	s.SetUserData(9)
+	s = getSQE(t, r)
+	s.PrepNop()
+	s.SetUserData(10)
+	submit(t, r)
+	cs = reap(t, r, 3, 5*time.Second)
+	if cs[0].UserData != 8 || cs[0].Err() != unix.EINVAL ||
+		cs[1].UserData != 9 || cs[1].Err() != unix.ECANCELED || cs[2].UserData != 10 || cs[2].Err() != unix.ECANCELED {
+		t.Fatalf("chain failed at submission: %+v", cs)
+	}
+	if _, err := r.WaitCQE(20 * time.Millisecond); err != ErrTimeout || r.Inflight() != 0 {
+		t.Fatalf("after the failed chain: %v, inflight %d", err, r.Inflight())
 	}
 }
 
@@ -704,6 +739,21 @@ func TestTimeoutAndCancel(t *testing.T) {
 	m := byUserData(reap(t, r, 2, 5*time.Second))
 	if m[1].Err() != unix.ECANCELED || m[2].Res != 0 {
 		t.Fatalf("recv %+v cancel %+v", m[1], m[2])
+	}
+	// Every request on a descriptor.
+	for i := range 2 {
+		s = getSQE(t, r)
+		s.PrepRecv(sock, make([]byte, 10), 0)
+		s.SetUserData(uint64(10 + i))
+	}
+	submit(t, r)
+	s = getSQE(t, r)
+	s.PrepCancelFd(sock, CancelAll)
+	s.SetUserData(12)
+	submit(t, r)
+	m = byUserData(reap(t, r, 3, 5*time.Second))
+	if m[10].Err() != unix.ECANCELED || m[11].Err() != unix.ECANCELED || m[12].Res != 2 {
+		t.Fatalf("cancel by fd: %+v", m)
 	}
 }
 
