@@ -23,8 +23,12 @@ const (
 	genericWrite         uint32 = 0x40000000
 	genericRead          uint32 = 0x80000000
 
-	accessValidMask = 0x1F01FF | accessSystemSecurity | maximumAllowed | genericAll | genericExecute | genericWrite | genericRead
-	writeAccessMask = fileWriteData | fileAppendData | fileWriteEA | fileWriteAttributes | accessDelete | writeDAC | writeOwner | fileDeleteChild
+	// accessReservedMask are bits a CREATE may not ask for (smb2.create.gentest:
+	// 0x0df0fe00 less ACCESS_SYSTEM_SECURITY and SYNCHRONIZE, which have
+	// their own rules).
+	accessReservedMask uint32 = 0x0ce0fe00
+	accessValidMask           = 0x1F01FF | accessSystemSecurity | maximumAllowed | genericAll | genericExecute | genericWrite | genericRead
+	writeAccessMask           = fileWriteData | fileAppendData | fileWriteEA | fileWriteAttributes | accessDelete | writeDAC | writeOwner | fileDeleteChild
 )
 
 // Share access (MS-SMB2 2.2.13).
@@ -43,25 +47,26 @@ const (
 	fileOverwrite   uint32 = 4
 	fileOverwriteIf uint32 = 5
 
-	optDirectoryFile      uint32 = 0x00000001
-	optWriteThrough       uint32 = 0x00000002
-	optSequentialOnly     uint32 = 0x00000004
-	optNoIntermediateBuf  uint32 = 0x00000008
-	optSyncIOAlert        uint32 = 0x00000010
-	optSyncIONonAlert     uint32 = 0x00000020
-	optNonDirectoryFile   uint32 = 0x00000040
-	optCompleteIfOplocked uint32 = 0x00000100
-	optNoEAKnowledge      uint32 = 0x00000200
-	optRandomAccess       uint32 = 0x00000800
-	optDeleteOnClose      uint32 = 0x00001000
-	optOpenByFileID       uint32 = 0x00002000
-	optOpenForBackup      uint32 = 0x00004000
-	optNoCompression      uint32 = 0x00008000
-	optReserveOpfilter    uint32 = 0x00100000
-	optOpenReparsePoint   uint32 = 0x00200000
-	optOpenNoRecall       uint32 = 0x00400000
-	optOpenForFreeSpace   uint32 = 0x00800000
-	optValidMask          uint32 = 0x00FFFFFF
+	optDirectoryFile        uint32 = 0x00000001
+	optWriteThrough         uint32 = 0x00000002
+	optSequentialOnly       uint32 = 0x00000004
+	optNoIntermediateBuf    uint32 = 0x00000008
+	optSyncIOAlert          uint32 = 0x00000010
+	optSyncIONonAlert       uint32 = 0x00000020
+	optNonDirectoryFile     uint32 = 0x00000040
+	optCreateTreeConnection uint32 = 0x00000080
+	optCompleteIfOplocked   uint32 = 0x00000100
+	optNoEAKnowledge        uint32 = 0x00000200
+	optRandomAccess         uint32 = 0x00000800
+	optDeleteOnClose        uint32 = 0x00001000
+	optOpenByFileID         uint32 = 0x00002000
+	optOpenForBackup        uint32 = 0x00004000
+	optNoCompression        uint32 = 0x00008000
+	optReserveOpfilter      uint32 = 0x00100000
+	optOpenReparsePoint     uint32 = 0x00200000
+	optOpenNoRecall         uint32 = 0x00400000
+	optOpenForFreeSpace     uint32 = 0x00800000
+	optValidMask            uint32 = 0x00FFFFFF
 
 	actionSuperseded  uint32 = 0
 	actionOpened      uint32 = 1
@@ -110,3 +115,11 @@ func shareConflict(existing *open, a, s uint32) bool {
 	}
 	return false
 }
+
+// File attributes a CREATE may carry, and those the backend stores
+// (smb2.create.gentest: READONLY, HIDDEN, SYSTEM, ARCHIVE, TEMPORARY, OFFLINE,
+// NOT_CONTENT_INDEXED, ENCRYPTED are kept; the rest are accepted and dropped).
+const (
+	attrValidMask  uint32 = 0x00007FB7
+	attrStoredMask uint32 = 0x00007127
+)

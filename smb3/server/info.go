@@ -413,9 +413,13 @@ func (s *Server) setDeletePending(o *open, del bool) wire.Status {
 // rename renames or hard-links o's file to target (a share-relative name).
 func (s *Server) rename(o *open, target string, replace, link bool) wire.Status {
 	target = strings.TrimPrefix(target, `\`)
-	newPath, status := parseCreateName(appendUTF16(nil, target))
+	newPath, newStream, status := parseCreateName(appendUTF16(nil, target))
 	if status != 0 {
 		return status
+	}
+	if newStream != "" || o.node.stream {
+		// Renaming streams is not supported by the xattr store.
+		return wire.StatusNotSupported
 	}
 	if newPath == "" {
 		return wire.StatusObjectNameInvalid
@@ -446,7 +450,7 @@ func (s *Server) rename(o *open, target string, replace, link bool) wire.Status 
 				return wire.StatusAccessDenied
 			}
 			s.nodes.mu.Lock()
-			n := s.nodes.nodes[nodeKey{existing.Dev, existing.FileID}]
+			n := s.nodes.nodes[nodeKey{existing.Dev, existing.FileID, ""}]
 			busy := n != nil && n != o.node && len(n.opens) > 0
 			s.nodes.mu.Unlock()
 			if busy {

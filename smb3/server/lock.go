@@ -201,6 +201,9 @@ func handleLock(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 		}
 		ch := t.waitChan(o.node)
 		t.mu.Unlock()
+		if !r.canGoAsync() {
+			return out, wire.StatusInternalError
+		}
 		out = r.goAsync(out)
 		ctx := r.context()
 		select {

@@ -22,6 +22,9 @@ func handleChangeNotify(r *request, st *chainState, out []byte) ([]byte, wire.St
 	if req.OutputBufferLength() > r.c.srv.cfg.MaxTransactSize {
 		return out, wire.StatusInvalidParameter
 	}
+	if !r.canGoAsync() {
+		return out, wire.StatusInternalError
+	}
 	out = r.goAsync(out)
 	ctx := r.context()
 	closed := o.closedChan()

@@ -13,7 +13,7 @@ type open struct {
 	tree    *tree
 	sess    *session
 	node    *fileNode
-	f       *vfs.File
+	f       fileHandle
 	isDir   bool
 	access  uint32
 	shareAc uint32
@@ -38,9 +38,13 @@ type fileNode struct {
 	share         *share
 	opens         []*open
 	deletePending bool
+	stream        bool // an alternate data stream of the file at path
 }
 
-type nodeKey struct{ dev, ino uint64 }
+type nodeKey struct {
+	dev, ino uint64
+	stream   string // lower-case stream name; "" for the file itself
+}
 
 type nodeTable struct {
 	mu    sync.Mutex
@@ -168,6 +172,12 @@ func (s *Server) closeOpen(o *open) (vfs.Info, bool) {
 	}
 	s.nodes.mu.Unlock()
 	info, err := o.f.Stat()
+	if sf, ok := o.f.(*streamFile); ok && del {
+		if err := sf.remove(); err != nil {
+			s.log.Warn("delete on close of a stream failed", "path", path, "err", err)
+		}
+		del = false
+	}
 	o.f.Close()
 	if del {
 		if err := n.share.fs.Remove(path); err != nil {

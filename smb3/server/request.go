@@ -73,6 +73,7 @@ type chainRun struct {
 	starts  []int      // start of each response in out
 	reqs    []*request // the request of each response in out
 	first   *request
+	last    *request // the last request of the received chain
 	encSess *session
 	sent    int // responses already sent (async interim flushes)
 }
@@ -116,7 +117,7 @@ func init() {
 // runChain processes the requests of one message in order and sends the
 // responses as one chain.
 func (c *conn) runChain(reqs []*request) error {
-	run := &chainRun{c: c, first: reqs[0], encSess: reqs[0].encSess, out: make([]byte, 0, 1024)}
+	run := &chainRun{c: c, first: reqs[0], last: reqs[len(reqs)-1], encSess: reqs[0].encSess, out: make([]byte, 0, 1024)}
 	var st chainState
 	for i, r := range reqs {
 		if i > 0 {
@@ -352,6 +353,11 @@ func (c *conn) checkSignature(r *request) wire.Status {
 	}
 	return 0
 }
+
+// canGoAsync reports whether r may go async: only the last request of a
+// compound chain can (Windows answers STATUS_INTERNAL_ERROR for one in the
+// middle; smb2.compound.interim2, async_flush_close).
+func (r *request) canGoAsync() bool { return r.chain == nil || r.chain.last == r }
 
 // goAsync turns r into an async operation (MS-SMB2 3.3.4.2): it sends the
 // responses built so far and an interim STATUS_PENDING for r, after which the

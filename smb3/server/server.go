@@ -81,6 +81,8 @@ type Server struct {
 	locks  lockTable
 	nextID atomic.Uint64
 
+	streamMu sync.Mutex // serializes read-modify-write of stream xattrs
+
 	stats Stats
 }
 
