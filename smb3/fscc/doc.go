@@ -32,4 +32,35 @@
 // FileAllInformation, FileFsVolumeInformation and FileFsAttributeInformation)
 // or cut at whole entries (FileStreamInformation, FileFullEaInformation).
 // Fit applies that rule to an encoded result.
+//
+// Where things are, by SMB2 command:
+//
+//   - QUERY_DIRECTORY: NewDirWriter / DirWriter.Add (8-byte aligned chain,
+//     refuses an entry past OutputBufferLength), AppendDirEntry,
+//     DirEntryFixedSize, DecodeDirEntries.
+//   - QUERY_INFO file: AppendFileInfo (by class) or AppendBasicInformation,
+//     AppendStandardInformation, AppendAllInformation,
+//     AppendNetworkOpenInformation, AppendStatInformation, ...;
+//     AppendStreamInformation, AppendFullEaInformation (+ DecodeGetEaInformation
+//     for the input list), CompressionInformation, PipeLocalInformation;
+//     FileInfoSize + Fit for OutputBufferLength.
+//   - QUERY_INFO filesystem: FsVolumeInformation, FsSizeInformation,
+//     FsFullSizeInformation, FsDeviceInformation, FsAttributeInformation,
+//     FsControlInformation, FsObjectIDInformation, FsSectorSizeInformation;
+//     FsInfoSize + Fit.
+//   - QUERY_INFO quota: DecodeQueryQuotaInfo, AppendQuotaInformation.
+//   - SET_INFO: SetInfoMinSize, DecodeBasicInformation,
+//     DecodeRenameInformation (rename and link, plain and Ex),
+//     DecodeDispositionInformation(Ex), DecodePositionInformation,
+//     DecodeModeInformation, DecodeAllocationInformation,
+//     DecodeEndOfFileInformation, DecodeValidDataLengthInformation,
+//     DecodeFullEaInformation, DecodeShortNameInformation,
+//     DecodePipeInformation, DecodeFsLabelInformation,
+//     DecodeFsControlInformation, DecodeFsObjectIDInformation.
+//   - CHANGE_NOTIFY: AppendNotifyInformation.
+//   - IOCTL: the Fsctl* codes and FsctlName; validate negotiate, network
+//     interfaces, resume key, copychunk, zero data, allocated ranges, object
+//     ID, snapshots, compression, sparse, file-level trim, duplicate extents,
+//     resiliency, file regions, pipe wait/peek, reparse points (symlinks).
+//   - CREATE: DecodeFullEaInformation for the EA buffer context.
 package fscc

@@ -285,7 +285,7 @@ func TestGoldenCopychunk(t *testing.T) {
 		t.Fatalf("decode = %+v, %v", c, err)
 	}
 	checkBytes(t, "SRV_COPYCHUNK_COPY", c.Append(nil), in)
-	if _, err := DecodeCopychunkCopy(in, 1); err == nil {
+	if _, err := DecodeCopychunkCopy(in, 1); !errors.Is(err, ErrTooManyChunks) || !errors.Is(err, ErrMalformed) {
 		t.Error("chunk limit not applied")
 	}
 	r := &CopychunkResponse{ChunksWritten: 2, ChunkBytesWritten: 0, TotalBytesWritten: 4196}
