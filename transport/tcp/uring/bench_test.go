@@ -197,6 +197,65 @@ func syncSplice(b *testing.B, f *os.File) sender {
 	}
 }
 
+// ringReadSendZC: IORING_OP_READ_FIXED of 1 MiB from the file into a registered buffer,
+// linked to IORING_OP_SEND_ZC of it (MSG_WAITALL, so the ring finishes short sends); the
+// next chunk goes to the other buffer while the kernel may still hold this one. A
+// page-cache read and a socket send both complete inline, without io-wq.
+func ringReadSendZC(b *testing.B, r *Ring, f *os.File) sender {
+	sock, peer := tcpPair(b)
+	done := make(chan time.Duration, 1)
+	go drain(peer, done)
+	const chunk = 1 << 20
+	mem, err := Mmap(2 * chunk)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { Munmap(mem) })
+	bufs := [][]byte{mem[:chunk], mem[chunk:]}
+	if err := r.RegisterBuffers(bufs); err != nil {
+		b.Fatal(err)
+	}
+	var cqes [8]CQE
+	busy := [2]bool{} // buffer i awaits its SEND_ZC notification
+	reapOne := func() {
+		if err := r.WaitCQEs(1, -1); err != nil {
+			b.Fatal(err)
+		}
+		k := r.PeekCQEs(cqes[:])
+		for _, c := range cqes[:k] {
+			switch {
+			case c.Notif():
+				busy[c.UserData&1] = false
+			case c.Res < 0:
+				b.Fatalf("read/send_zc %+v", c)
+			}
+		}
+		r.CQAdvance(k)
+	}
+	return func() time.Duration {
+		for off, i := 0, 0; off < benchSize; off, i = off+chunk, i^1 {
+			for busy[i] {
+				reapOne()
+			}
+			n := min(benchSize-off, chunk)
+			s := getSQE(b, r)
+			s.PrepReadFixed(int(f.Fd()), bufs[i][:n], int64(off), uint16(i))
+			s.SetFlags(FlagIOLink | FlagCQESkipSuccess)
+			s = getSQE(b, r)
+			s.PrepSendZCFixed(sock, bufs[i][:n], unix.MSG_WAITALL, 0, uint16(i))
+			s.SetUserData(uint64(i))
+			busy[i] = true
+			if _, err := r.Submit(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for busy[0] || busy[1] {
+			reapOne()
+		}
+		return <-done
+	}
+}
+
 type tally struct {
 	wall, cpu, recv time.Duration
 	n               int
@@ -231,7 +290,9 @@ func (t *tally) report(b *testing.B, name string) {
 // ring-splice (linked IORING_OP_SPLICE file -> pipe -> socket, 1 MiB chunks) run
 // alternately in the same loop so that both see the same machine load; go-sendfile
 // (io.Copy, i.e. sendfile(2)) and sync-splice (splice(2) calls from the goroutine) are
-// references for what the splice path can reach without io_uring.
+// references for what the splice path can reach without io_uring; ring-read-sendzc
+// (READ_FIXED into a registered buffer linked to SEND_ZC from it) is the ring's other way
+// to send a file, with one copy but no io-wq handoffs.
 // Reported: MB/s and CPU seconds (user+sys from getrusage, whole process: receiver and
 // io-wq workers included) per GB for each, the same without the receiving thread
 // (send-cpu), and the ring/go ratios.
@@ -246,6 +307,7 @@ func BenchmarkFileToSocket(b *testing.B) {
 	}{
 		{name: "go-read-write", send: goReadWrite(b, f)},
 		{name: "ring-splice", send: ringSplice(b, r, f)},
+		{name: "ring-read-sendzc", send: ringReadSendZC(b, r, f)},
 		{name: "go-sendfile", send: goSendfile(b, f)},
 		{name: "sync-splice", send: syncSplice(b, f)},
 	}

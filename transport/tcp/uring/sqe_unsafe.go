@@ -184,7 +184,9 @@ func (s SQE) PrepRecvMultishot(fd int, bgid uint16, msgFlags int) {
 	s.e.BufIndex = bgid
 }
 
-// PrepSend prepares IORING_OP_SEND of buf.
+// PrepSend prepares IORING_OP_SEND of buf. On a stream socket, add unix.MSG_WAITALL to
+// have the ring retry a short send until all of buf is sent (a short send would otherwise
+// complete the request early and break its link chain).
 func (s SQE) PrepSend(fd int, buf []byte, msgFlags int) {
 	s.rw(OpSend, fd, s.bufAddr(buf), len(buf), 0)
 	s.e.OpFlags = uint32(msgFlags)
@@ -207,7 +209,8 @@ func (s SQE) PrepSendZCFixed(fd int, buf []byte, msgFlags int, zcFlags uint16, i
 }
 
 // PrepSendmsg prepares IORING_OP_SENDMSG of bufs as one message (msgFlags may hold
-// unix.MSG_MORE, to let a following send or splice share its segments).
+// unix.MSG_MORE, to let a following send or splice share its segments, and
+// unix.MSG_WAITALL, as for PrepSend).
 func (s SQE) PrepSendmsg(fd int, bufs [][]byte, msgFlags int) {
 	p := s.alloc(unsafe.Sizeof(msghdr{}))
 	if p == nil {
