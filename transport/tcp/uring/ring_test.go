@@ -517,6 +517,28 @@ func TestRecvMultishotBufRing(t *testing.T) {
 	}
 }
 
+func TestRecvSelect(t *testing.T) {
+	requireKernel(t, "IORING_REGISTER_PBUF_RING", "5.19")
+	r := newRing(t, Config{Entries: 8})
+	br, err := r.NewBufRing(2, 2, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock, peer := tcpPair(t)
+	for i, msg := range []string{"first", "second", "third"} { // 3 > 2 buffers: recycled
+		s := getSQE(t, r)
+		s.PrepRecvSelect(sock, br.Bgid(), 32, 0)
+		submit(t, r)
+		peer.Write([]byte(msg))
+		c := reap(t, r, 1, 5*time.Second)[0]
+		bid, ok := c.BufferID()
+		if !ok || c.More() || string(br.Buf(bid)[:max(c.Res, 0)]) != msg {
+			t.Fatalf("recv %d: %+v", i, c)
+		}
+		br.Recycle(bid)
+	}
+}
+
 func TestRecvMultishotBuffersExhausted(t *testing.T) {
 	requireKernel(t, "multishot recv with IORING_REGISTER_PBUF_RING", "6.0")
 	r := newRing(t, Config{Entries: 8})

@@ -173,6 +173,15 @@ func (s SQE) PrepRecv(fd int, buf []byte, msgFlags int) {
 	s.e.OpFlags = uint32(msgFlags)
 }
 
+// PrepRecvSelect prepares a single IORING_OP_RECV of up to maxLen bytes into a buffer the
+// kernel picks from provided-buffer group bgid (the CQE carries its id).
+func (s SQE) PrepRecvSelect(fd int, bgid uint16, maxLen int, msgFlags int) {
+	s.rw(OpRecv, fd, 0, maxLen, 0)
+	s.e.OpFlags = uint32(msgFlags)
+	s.e.Flags |= uint8(FlagBufferSelect)
+	s.e.BufIndex = bgid
+}
+
 // PrepRecvMultishot prepares a multishot IORING_OP_RECV (6.0) that takes its buffers from
 // provided-buffer group bgid: one CQE per receive, with IORING_CQE_F_BUFFER and the buffer
 // id, and IORING_CQE_F_MORE while it stays armed.
