@@ -53,6 +53,7 @@ type conn struct {
 	// Channels of sessions on this connection: the signing key per channel.
 	chMu     sync.Mutex
 	channels map[uint64]*channel
+	binds    map[uint64]*bindState // session bindings in progress
 
 	closeOnce sync.Once
 	done      chan struct{}
