@@ -22,14 +22,14 @@ const (
 //	1  flags: 1 = attributes valid, 2 = birth valid
 //	2  reserved (0)
 //	4  DOS attributes (uint32)
-//	8  creation time, Unix nanoseconds (int64)
+//	8  creation time, NT time: 100 ns units since 1601-01-01 UTC (uint64)
 //
 // A longer value from a later version is read by its first 16 bytes; an
 // unknown version or a short value is ignored.
 type dosRecord struct {
 	flags uint8
 	attr  uint32
-	birth int64
+	birth uint64 // NT time
 }
 
 const (
@@ -44,7 +44,7 @@ func (r dosRecord) marshal() []byte {
 	b[0] = dosVersion
 	b[1] = r.flags
 	binary.LittleEndian.PutUint32(b[4:], r.attr)
-	binary.LittleEndian.PutUint64(b[8:], uint64(r.birth))
+	binary.LittleEndian.PutUint64(b[8:], r.birth)
 	return b
 }
 
@@ -55,7 +55,7 @@ func parseDOSRecord(b []byte) (dosRecord, bool) {
 	return dosRecord{
 		flags: b[1] & (dosHasAttr | dosHasBirth),
 		attr:  binary.LittleEndian.Uint32(b[4:]),
-		birth: int64(binary.LittleEndian.Uint64(b[8:])),
+		birth: binary.LittleEndian.Uint64(b[8:]),
 	}, true
 }
 
@@ -63,5 +63,25 @@ func (r dosRecord) birthTime() (time.Time, bool) {
 	if r.flags&dosHasBirth == 0 {
 		return time.Time{}, false
 	}
-	return time.Unix(0, r.birth), true
+	return fromNTTime(r.birth), true
+}
+
+// ntEpochDelta is the number of seconds from 1601-01-01 to 1970-01-01.
+const ntEpochDelta = 11644473600
+
+// toNTTime converts t to 100 ns units since 1601 (MS-DTYP 2.3.3), clamped
+// to the representable range.
+func toNTTime(t time.Time) uint64 {
+	s := t.Unix() + ntEpochDelta
+	if s < 0 {
+		return 0
+	}
+	if s >= 1<<64/10_000_000-1 {
+		return 1<<63 - 1
+	}
+	return uint64(s)*10_000_000 + uint64(t.Nanosecond())/100
+}
+
+func fromNTTime(ft uint64) time.Time {
+	return time.Unix(int64(ft/10_000_000)-ntEpochDelta, int64(ft%10_000_000)*100)
 }

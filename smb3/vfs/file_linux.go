@@ -215,17 +215,18 @@ func (f *File) Stat() (Info, error) {
 
 // SetTimes sets the access and write times of the file and stores the
 // creation time (Linux cannot set btime, so it goes to the dosattrib
-// xattr, which then wins over btime). Zero fields are left unchanged;
+// xattr with 100 ns precision, and then wins over btime). Zero fields are
+// left unchanged;
 // Change cannot be set and is ignored.
 func (f *File) SetTimes(t Times) error {
 	return f.modify("settimes", func(fd int) error {
 		if !t.Access.IsZero() || !t.Write.IsZero() {
 			ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_OMIT}}
 			if !t.Access.IsZero() {
-				ts[0] = unix.NsecToTimespec(t.Access.UnixNano())
+				ts[0] = unix.Timespec{Sec: t.Access.Unix(), Nsec: int64(t.Access.Nanosecond())}
 			}
 			if !t.Write.IsZero() {
-				ts[1] = unix.NsecToTimespec(t.Write.UnixNano())
+				ts[1] = unix.Timespec{Sec: t.Write.Unix(), Nsec: int64(t.Write.Nanosecond())}
 			}
 			err := unix.UtimesNanoAt(fd, "", ts, unix.AT_EMPTY_PATH)
 			if err == unix.EINVAL || err == unix.ENOENT {
@@ -239,7 +240,7 @@ func (f *File) SetTimes(t Times) error {
 		if !t.Birth.IsZero() {
 			return f.fs.updateDOS(fd, f.getKey(), func(r *dosRecord) {
 				r.flags |= dosHasBirth
-				r.birth = t.Birth.UnixNano()
+				r.birth = toNTTime(t.Birth)
 			})
 		}
 		return nil

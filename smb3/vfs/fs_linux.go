@@ -301,8 +301,7 @@ func notFoundPath(err error) error {
 // lookup finds the on-disk name of component name in dir: the exact name if
 // it exists (as any type, without following a symlink), else the
 // case-insensitive match from the directory's index. ix, when not nil, is
-// dir's index already locked by the caller, and the only thing consulted.
-// A missing name gives ENOENT. st, when not nil, is the lstat of the
+// dir's index already locked by the caller. A missing name gives ENOENT. st, when not nil, is the lstat of the
 // exact name.
 func (fs *FS) lookup(dir dirRef, name string, ix *dirIndex) (string, *unix.Stat_t, error) {
 	return fs.lookupOpt(dir, name, ix, true)
@@ -312,15 +311,6 @@ func (fs *FS) lookup(dir dirRef, name string, ix *dirIndex) (string, *unix.Stat_
 // caller just found the exact name missing).
 func (fs *FS) lookupOpt(dir dirRef, name string, ix *dirIndex, tryExact bool) (string, *unix.Stat_t, error) {
 	var st unix.Stat_t
-	if ix != nil {
-		// The index is exact for our own changes and validated against
-		// foreign ones: no need to look at the disk.
-		real, ok := ix.lookup(name)
-		if !ok {
-			return "", nil, unix.ENOENT
-		}
-		return real, nil, nil
-	}
 	if tryExact || fs.opts.CaseSensitive {
 		err := ignoringEINTR0(func() error { return unix.Fstatat(dir.fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) })
 		if err == nil {
@@ -330,11 +320,13 @@ func (fs *FS) lookupOpt(dir dirRef, name string, ix *dirIndex, tryExact bool) (s
 			return "", nil, err
 		}
 	}
-	ix, err := fs.lockIndex(dir)
-	if err != nil {
-		return "", nil, err
+	if ix == nil {
+		var err error
+		if ix, err = fs.lockIndex(dir); err != nil {
+			return "", nil, err
+		}
+		defer ix.mu.Unlock()
 	}
-	defer ix.mu.Unlock()
 	real, ok := ix.lookup(name)
 	if !ok || real == name {
 		return "", nil, unix.ENOENT

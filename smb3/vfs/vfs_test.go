@@ -1208,7 +1208,7 @@ func TestSetTimesDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	w := time.Date(2020, 1, 2, 3, 4, 5, 6, time.UTC)
+	w := time.Date(2020, 1, 2, 3, 4, 5, 600, time.UTC) // stored birth has 100 ns precision
 	if err := d.SetTimes(Times{Write: w, Birth: w}); err != nil {
 		t.Fatal(err)
 	}
@@ -1218,5 +1218,33 @@ func TestSetTimesDirectory(t *testing.T) {
 	info, err := fsys.Stat("DIR")
 	if err != nil || !info.Write.Equal(w) || !info.Birth.Equal(w) || info.Attributes != AttrHidden|AttrDirectory {
 		t.Errorf("%+v %v", info, err)
+	}
+}
+
+func TestDOSRecord(t *testing.T) {
+	old := time.Date(1601, 1, 1, 0, 0, 0, 100, time.UTC) // outside UnixNano's range
+	r := dosRecord{flags: dosHasAttr | dosHasBirth, attr: AttrHidden, birth: toNTTime(old)}
+	b := r.marshal()
+	if len(b) != dosRecordLen || b[0] != dosVersion {
+		t.Fatalf("% x", b)
+	}
+	got, ok := parseDOSRecord(b)
+	if !ok || got != r {
+		t.Fatalf("round trip %+v -> %+v", r, got)
+	}
+	if bt, _ := got.birthTime(); !bt.Equal(old) {
+		t.Errorf("birth %v", bt)
+	}
+	if _, ok := parseDOSRecord(b[:dosRecordLen-1]); ok {
+		t.Error("short record accepted")
+	}
+	b[0] = 2
+	if _, ok := parseDOSRecord(b); ok {
+		t.Error("unknown version accepted")
+	}
+	for _, tm := range []time.Time{time.Unix(0, 0), time.Date(2026, 11, 26, 7, 0, 0, 123456700, time.UTC)} {
+		if got := fromNTTime(toNTTime(tm)); !got.Equal(tm) {
+			t.Errorf("%v -> %v", tm, got)
+		}
 	}
 }
