@@ -100,10 +100,10 @@ func resolvers(t *testing.T, opts Options, fn func(t *testing.T, fsys *FS, root,
 		}
 		t.Run(name, func(t *testing.T) {
 			fsys, root, outside := testShare(t, opts)
-			if !fallback && fsys.noOpenat2 {
+			if !fallback && fsys.noOpenat2 && !forceNoOpenat2 {
 				t.Skip("openat2 unavailable (kernel < 5.6 or seccomp)")
 			}
-			fsys.noOpenat2 = fallback
+			fsys.noOpenat2 = fallback || forceNoOpenat2
 			fn(t, fsys, root, outside)
 		})
 	}

@@ -50,8 +50,8 @@ func (fs *FS) walkOpen(p string, flags int, mode uint32) (int, error) {
 		}
 		var st unix.Stat_t
 		err := unix.Fstatat(cur, c, &st, unix.AT_SYMLINK_NOFOLLOW)
-		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK &&
-			!(last && flags&unix.O_CREAT != 0 && flags&unix.O_EXCL != 0) {
+		noFollow := flags&unix.O_NOFOLLOW != 0 || flags&(unix.O_CREAT|unix.O_EXCL) == unix.O_CREAT|unix.O_EXCL
+		if err == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK && !(last && noFollow) {
 			if links++; links > maxSymlinks {
 				return -1, unix.ELOOP
 			}
@@ -69,6 +69,13 @@ func (fs *FS) walkOpen(p string, flags int, mode uint32) (int, error) {
 			return -1, err
 		}
 		if last {
+			if noFollow {
+				// The caller's own O_NOFOLLOW (or O_EXCL): the kernel
+				// decides, as openat2 would.
+				return ignoringEINTR(func() (int, error) {
+					return unix.Openat(cur, c, flags|unix.O_CLOEXEC, mode)
+				})
+			}
 			fd, err := fs.openFinal(cur, c, flags|unix.O_NOFOLLOW, mode)
 			if err == unix.ELOOP && retries < 8 {
 				// Became a symlink since the lstat: look again.
