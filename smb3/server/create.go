@@ -167,6 +167,7 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 		}
 	}
 	var wantMxAc, wantQFid bool
+	var leaseReq *leaseRequest
 	var eas []fscc.FullEa
 	var allocHint int64 = -1
 	for _, c := range ctxs {
@@ -188,6 +189,14 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 				return out, wire.StatusInvalidParameter
 			}
 			allocHint = int64(le.Uint64(c.Data))
+		case ctxRqLs:
+			if r.c.dialect >= wire.Dialect210 && req.RequestedOplockLevel() == oplockLease {
+				lr, ok := parseLeaseRequest(c.Data, r.c.dialect)
+				if !ok {
+					return out, wire.StatusInvalidParameter
+				}
+				leaseReq = &lr
+			}
 		case ctxTWrp:
 			// No previous versions (snapshots) are kept.
 			return out, wire.StatusObjectNameNotFound
@@ -303,36 +312,20 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 		access:  access,
 		shareAc: req.ShareAccess(),
 		options: opts,
-		name:    strings.ReplaceAll(path, "/", `\`),
+		name:    strings.ReplaceAll(path, "/", `\`) + streamSuffix(stream),
 	}
 	if opts&optWriteThrough != 0 {
 		o.mode |= fscc.FileWriteThrough
 	}
 	key := nodeKey{info.Dev, info.FileID, strings.ToLower(stream)}
-	srv.nodes.mu.Lock()
-	n := srv.nodes.nodes[key]
-	if n == nil {
-		n = &fileNode{key: key, path: f.Name(), share: t.share, stream: stream != ""}
-		srv.nodes.nodes[key] = n
-	}
-	if n.deletePending {
-		srv.nodes.mu.Unlock()
+	var granted grantResult
+	var astatus wire.Status
+	out, granted, astatus = r.attachOpen(out, o, key, t, stream, leaseReq, req.RequestedOplockLevel(),
+		disp == fileOverwrite || disp == fileOverwriteIf || disp == fileSupersede)
+	if astatus != 0 {
 		f.Close()
-		return out, wire.StatusDeletePending
+		return out, astatus
 	}
-	for _, x := range n.opens {
-		if shareConflict(x, access, o.shareAc) {
-			if len(n.opens) == 0 {
-				delete(srv.nodes.nodes, key)
-			}
-			srv.nodes.mu.Unlock()
-			f.Close()
-			return out, wire.StatusSharingViolation
-		}
-	}
-	o.node = n
-	n.opens = append(n.opens, o)
-	srv.nodes.mu.Unlock()
 	if opts&optDeleteOnClose != 0 {
 		o.docOnClose = true
 	}
@@ -387,6 +380,11 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 	}
 	if isDir {
 		resp.EndOfFile = 0
+	}
+	resp.OplockLevel = granted.oplock
+	if granted.lease != nil {
+		resp.OplockLevel = oplockLease
+		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: ctxRqLs, Data: granted.leaseResp})
 	}
 	if wantMxAc {
 		d := le.AppendUint32(nil, 0)
@@ -502,4 +500,104 @@ func (s *Server) createStream(t *tree, path, stream string, disp, opts, access u
 		}
 	}
 	return &streamFile{File: base, stream: stored, mu: &s.streamMu}, action, 0
+}
+
+// grantResult is what attachOpen granted.
+type grantResult struct {
+	oplock    uint8
+	lease     *lease
+	leaseResp []byte
+}
+
+// attachOpen adds o to its file's node: it breaks conflicting oplocks and
+// leases (going async while it waits for acknowledgments), enforces share
+// modes and pending deletes, and grants o its oplock or lease.
+func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream string, lr *leaseRequest, reqOplock uint8, overwrite bool) ([]byte, grantResult, wire.Status) {
+	srv := r.c.srv
+	var newLease *leaseID
+	r.c.mu.Lock()
+	client := r.c.clientGUID
+	r.c.mu.Unlock()
+	if lr != nil {
+		newLease = &leaseID{client: client, key: lr.key}
+	}
+	handleBroken := false
+	for attempt := 0; ; attempt++ {
+		srv.nodes.mu.Lock()
+		n := srv.nodes.nodes[key]
+		if n == nil {
+			n = &fileNode{key: key, path: o.f.Name(), share: t.share, stream: stream != ""}
+			srv.nodes.nodes[key] = n
+		}
+		drop := func() {
+			if len(n.opens) == 0 && srv.nodes.nodes[key] == n {
+				delete(srv.nodes.nodes, key)
+			}
+		}
+		if n.deletePending {
+			drop()
+			srv.nodes.mu.Unlock()
+			return out, grantResult{}, wire.StatusDeletePending
+		}
+		needs := planBreaks(n, newLease, overwrite)
+		if len(needs) == 0 {
+			var conflicts []*open
+			for _, x := range n.opens {
+				if shareConflict(x, o.access, o.shareAc) {
+					conflicts = append(conflicts, x)
+				}
+			}
+			if len(conflicts) > 0 {
+				if !handleBroken {
+					needs = planHandleBreaks(conflicts)
+					handleBroken = true
+				}
+				if len(needs) == 0 {
+					drop()
+					srv.nodes.mu.Unlock()
+					return out, grantResult{}, wire.StatusSharingViolation
+				}
+			}
+		}
+		if len(needs) > 0 && attempt < 8 {
+			sends, waits := srv.startBreaks(needs)
+			srv.nodes.mu.Unlock()
+			for _, f := range sends {
+				f()
+			}
+			if len(waits) > 0 {
+				if !r.canGoAsync() {
+					return out, grantResult{}, wire.StatusInternalError
+				}
+				out = r.goAsync(out)
+				ctx := r.context()
+				for _, w := range waits {
+					select {
+					case <-w:
+					case <-ctx.Done():
+						return out, grantResult{}, wire.StatusCancelled
+					}
+				}
+			}
+			continue
+		}
+		var g grantResult
+		if lr != nil && !n.stream {
+			l, status := srv.grantLease(n, o, client, *lr)
+			if status != 0 {
+				drop()
+				srv.nodes.mu.Unlock()
+				return out, grantResult{}, status
+			}
+			g.lease = l
+			g.leaseResp = appendLeaseResponse(nil, l, l.state, l.brk != nil)
+		} else if lr == nil {
+			o.oplock = grantOplock(n, o, reqOplock)
+			g.oplock = o.oplock
+		}
+		o.node = n
+		n.opens = append(n.opens, o)
+		srv.nodes.mu.Unlock()
+		return out, g, 0
+	}
 }

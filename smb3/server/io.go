@@ -135,6 +135,7 @@ func handleWrite(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	o.mu.Lock()
 	o.position = int64(off) + int64(n)
 	o.mu.Unlock()
+	r.c.srv.breakReaders(o)
 	r.c.srv.stats.BytesWritten.Add(uint64(n))
 	return wire.AppendWriteResponse(out, uint32(n)), wire.StatusSuccess
 }

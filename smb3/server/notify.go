@@ -35,16 +35,3 @@ func handleChangeNotify(r *request, st *chainState, out []byte) ([]byte, wire.St
 		return out, wire.StatusNotifyCleanup
 	}
 }
-
-// handleOplockBreak is an oplock or lease break acknowledgment
-// (MS-SMB2 3.3.5.22). No oplock or lease is granted yet, so no break can be
-// in progress.
-func handleOplockBreak(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
-	ack := wire.OplockBreakAck(r.msg)
-	if !ack.IsLease() {
-		if _, status := r.lookupOpen(st, ack.FileID()); status != 0 {
-			return out, status
-		}
-	}
-	return out, wire.StatusInvalidOplockProtocol
-}

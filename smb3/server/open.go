@@ -27,7 +27,9 @@ type open struct {
 	position   int64
 	mode       uint32
 	dir        *dirCursor
-	oplock     uint8
+	oplock     uint8       // granted oplock level (not for leases); node lock
+	obrk       *breakState // oplock break in progress; node lock
+	lease      *lease      // node lock
 }
 
 // fileNode is the state shared by all opens of one file: share modes and a
@@ -158,6 +160,11 @@ func (s *Server) closeOpen(o *open) (vfs.Info, bool) {
 	if doc {
 		n.deletePending = true
 	}
+	if o.obrk != nil {
+		o.obrk.finish()
+		o.obrk = nil
+	}
+	s.releaseLease(o)
 	for i, x := range n.opens {
 		if x == o {
 			n.opens = append(n.opens[:i], n.opens[i+1:]...)

@@ -59,6 +59,11 @@ type Config struct {
 	// Ciphers in preference order (crypt.Cipher* ids); nil: AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM.
 	Ciphers []uint16
 	Logger  *slog.Logger
+	// BreakTimeout is how long an oplock or lease break waits for its
+	// acknowledgment; 0: 35 s.
+	BreakTimeout time.Duration
+	// DirectoryLeases grants read/handle leases on directories.
+	DirectoryLeases bool
 }
 
 // Server is an SMB2/3 file server.
@@ -77,6 +82,7 @@ type Server struct {
 	closed    bool
 
 	opens  openTable
+	leases map[leaseID]*lease // guarded by nodes.mu
 	nodes  nodeTable
 	locks  lockTable
 	nextID atomic.Uint64
@@ -154,6 +160,7 @@ func New(cfg Config) (*Server, error) {
 		shares:   make(map[string]*share),
 		sessions: make(map[uint64]*session),
 		conns:    make(map[*conn]struct{}),
+		leases:   make(map[leaseID]*lease),
 	}
 	s.opens.init()
 	s.nodes.init()

@@ -17,6 +17,9 @@ const (
 	StatusUnsuccessful           Status = 0xC0000001
 	StatusInternalError          Status = 0xC00000E5
 	StatusInvalidViewSize        Status = 0xC000001F
+	StatusInvalidSecurityDescr   Status = 0xC0000079
+	StatusInvalidOwner           Status = 0xC000005A
+	StatusInvalidPrimaryGroup    Status = 0xC000005B
 	StatusUnexpectedIOError      Status = 0xC00000E9
 	StatusNotImplemented         Status = 0xC0000002
 	StatusInvalidInfoClass       Status = 0xC0000003
