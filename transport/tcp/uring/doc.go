@@ -75,5 +75,7 @@
 //
 // Files containing unsafe are named *_unsafe.go: ring_unsafe.go (ABI structs, syscalls,
 // ring mapping), sqe_unsafe.go (prep helpers), register_unsafe.go (registration, buffer
-// rings). Off Linux, New and Probe return an *UnsupportedFeatureError.
+// rings). The package targets 64-bit little-endian Linux (amd64, arm64, riscv64, loong64,
+// ppc64le), whose struct layouts it uses; elsewhere New and Probe return an
+// *UnsupportedFeatureError.
 package uring

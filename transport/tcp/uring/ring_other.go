@@ -1,9 +1,10 @@
-//go:build !linux
+//go:build !linux || !(amd64 || arm64 || riscv64 || loong64 || ppc64le)
 
 package uring
 
-// Ring is io_uring, which exists only on Linux. On other systems New returns an
-// *UnsupportedFeatureError so that callers fall back to the netpoller transport.
+// Ring is io_uring, which exists only on Linux; this package implements it for 64-bit
+// little-endian Linux (the kernel structs here are laid out for it). Elsewhere New
+// returns an *UnsupportedFeatureError so that callers fall back to the netpoller transport.
 type Ring struct{}
 
 // Config mirrors the Linux Config fields callers set.
@@ -16,10 +17,10 @@ type Config struct {
 // Features is empty off Linux.
 type Features struct{}
 
-func (f *Features) String() string { return "io_uring: not Linux" }
+func (f *Features) String() string { return "io_uring: not available on this platform" }
 
 func errNotLinux() error {
-	return &UnsupportedFeatureError{Feature: "io_uring", MinKernel: "5.1", Reason: "not Linux"}
+	return &UnsupportedFeatureError{Feature: "io_uring", MinKernel: "5.1", Reason: "not 64-bit little-endian Linux"}
 }
 
 // Probe reports that io_uring is unavailable.
