@@ -2,21 +2,66 @@ package server
 
 import (
 	"path"
+	"sort"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
 
 	"smb3d/smb3/fscc"
 	"smb3d/smb3/vfs"
 	"smb3d/smb3/wire"
 )
 
-// dirCursor is the enumeration state of a directory open.
+// dirCursor is the enumeration state of a directory open: the search
+// pattern (MS-FSA 2.1.5.6.3 Open.QueryPattern) and the position in a sorted
+// snapshot of the directory.
+//
+// Windows (NTFS) enumerates a directory in the order of its name index and
+// continues after the last name returned, so files removed meanwhile are not
+// returned and files added after the position are. The cursor does the
+// same over its snapshot: it is taken at the first query (or a restart),
+// sorted by upper-cased name; a continuation re-reads the directory when
+// the directory's stamp changed and resumes after the last name returned,
+// and every entry of a continuation is checked to still exist before it is
+// returned (directory stamps may not move for a change in the same clock
+// tick).
 type dirCursor struct {
 	pattern string
-	entries []fscc.FileInfo
-	pos     int
+	entries []dirEntry // "." and ".." first, then sorted by (key, name)
+	ndots   int        // how many of entries are "." and ".."
+	pos     int        // next entry to return
+	stamp   dirStamp   // the directory when entries were read
+
+	// The last entry returned (valid once pos > ndots).
+	lastKey, lastName string
+	// ordinal is the FileIndex of the next entry returned: 1, 2, ... in
+	// the order of this enumeration.
+	ordinal uint32
 }
 
+// dirEntry is one entry of the snapshot.
+type dirEntry struct {
+	key string // upper-cased name: the sort key
+	fi  fscc.FileInfo
+}
+
+// dirStamp identifies a state of a directory's contents.
+type dirStamp struct {
+	write, change time.Time
+	size          int64
+	nlink         uint32
+}
+
+func stampOf(in *vfs.Info) dirStamp {
+	return dirStamp{write: in.Write, change: in.Change, size: in.Size, nlink: in.Nlink}
+}
+
+// dirClasses are the FileInformationClass values QUERY_DIRECTORY accepts
+// (MS-SMB2 2.2.33).
 var dirClasses = map[uint8]bool{
 	fscc.FileDirectoryInformation: true, fscc.FileFullDirectoryInformation: true,
 	fscc.FileBothDirectoryInformation: true, fscc.FileNamesInformation: true,
@@ -26,7 +71,24 @@ var dirClasses = map[uint8]bool{
 	fscc.FileIDAllExtdDirectoryInformation: true, fscc.FileIDAllExtdBothDirectoryInformation: true,
 }
 
-// handleQueryDirectory is SMB2 QUERY_DIRECTORY (MS-SMB2 3.3.5.18).
+// dirClassHasShortName reports whether entries of class carry ShortName.
+func dirClassHasShortName(class uint8) bool {
+	switch class {
+	case fscc.FileBothDirectoryInformation, fscc.FileIDBothDirectoryInformation,
+		fscc.FileIDExtdBothDirectoryInformation, fscc.FileID64ExtdBothDirectoryInformation,
+		fscc.FileIDAllExtdBothDirectoryInformation:
+		return true
+	}
+	return false
+}
+
+// dirClassHasEaSize reports whether entries of class carry EaSize.
+func dirClassHasEaSize(class uint8) bool {
+	return class != fscc.FileDirectoryInformation && class != fscc.FileNamesInformation
+}
+
+// handleQueryDirectory is SMB2 QUERY_DIRECTORY (MS-SMB2 3.3.5.18, MS-FSA
+// 2.1.5.6.3).
 func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	req := wire.QueryDirectoryRequest(r.msg)
 	o, status := r.lookupOpen(st, req.FileID())
@@ -36,6 +98,9 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 	if !o.isDir {
 		return out, wire.StatusInvalidParameter
 	}
+	// MS-SMB2 3.3.5.18: "If Open.GrantedAccess does not include
+	// FILE_LIST_DIRECTORY, the server MUST fail the request with
+	// STATUS_ACCESS_DENIED."
 	if o.access&fileReadData == 0 {
 		return out, wire.StatusAccessDenied
 	}
@@ -52,27 +117,36 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 		maxOut = int(r.c.srv.cfg.MaxTransactSize)
 	}
 	flags := req.Flags()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if pattern == "" {
-		pattern = "*"
-		if o.dir != nil {
-			pattern = o.dir.pattern
-		}
-	}
 	if strings.ContainsAny(pattern, `\/`) {
 		return out, wire.StatusObjectNameInvalid
 	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	// SMB2_INDEX_SPECIFIED: like Windows (NTFS) and Samba, the FileIndex
+	// is ignored and the enumeration continues from the cursor (MS-FSCC
+	// 2.4.10: FileIndex "MUST be ignored" where positions are not fixed).
 	restart := flags&(wire.QueryDirRestartScans|wire.QueryDirReopen) != 0
-	if o.dir == nil || restart || (flags&wire.QueryDirIndexSpecified != 0 && req.FileIndex() == 0) {
-		cur, status := r.c.srv.listDir(o, pattern)
+	fresh := false
+	if o.dir == nil || restart {
+		if pattern == "" {
+			pattern = "*"
+			if o.dir != nil && flags&wire.QueryDirReopen == 0 {
+				pattern = o.dir.pattern
+			}
+		}
+		cur, status := listDir(o, pattern)
 		if status != 0 {
 			return out, status
 		}
 		o.dir = cur
+		fresh = true
+		// MS-FSA 2.1.5.6.3: no match on the first query of a pattern is
+		// STATUS_NO_SUCH_FILE; later it is STATUS_NO_MORE_FILES.
 		if len(cur.entries) == 0 {
 			return out, wire.StatusNoSuchFile
 		}
+	} else if status := o.dir.refresh(o); status != 0 {
+		return out, status
 	}
 	cur := o.dir
 	if cur.pos >= len(cur.entries) {
@@ -85,16 +159,41 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 	if err != nil {
 		return out[:start], wire.StatusInvalidInfoClass
 	}
+	short := dirClassHasShortName(class)
+	eas := dirClassHasEaSize(class)
+	dirfd := o.f.Fd()
 	for cur.pos < len(cur.entries) {
-		if !w.Add(&cur.entries[cur.pos]) {
+		e := &cur.entries[cur.pos]
+		dot := cur.pos < cur.ndots
+		if !fresh && !dot && !entryExists(dirfd, e.fi.Name) {
+			cur.pos++
+			continue
+		}
+		fi := e.fi
+		fi.FileIndex = cur.ordinal
+		if short && !dot {
+			fi.ShortName = shortName(fi.Name)
+		}
+		if eas && !dot {
+			fi.EASize = eaSizeAt(dirfd, fi.Name)
+		}
+		if !w.Add(&fi) {
 			break
 		}
 		cur.pos++
+		cur.ordinal++
+		if !dot {
+			cur.lastKey, cur.lastName = e.key, e.fi.Name
+		}
 		if flags&wire.QueryDirReturnSingle != 0 {
 			break
 		}
 	}
 	if w.Count() == 0 {
+		if cur.pos >= len(cur.entries) {
+			// Everything left was removed meanwhile.
+			return out[:start], wire.StatusNoMoreFiles
+		}
 		if fixed, _ := fscc.DirEntryFixedSize(class); maxOut < fixed {
 			return out[:start], wire.StatusInfoLengthMismatch
 		}
@@ -106,35 +205,95 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 	return out, wire.StatusSuccess
 }
 
-// listDir builds the entries of a directory matching pattern, with "." and
-// ".." first.
-func (s *Server) listDir(o *open, pattern string) (*dirCursor, wire.Status) {
-	cur := &dirCursor{pattern: pattern}
+// refresh re-reads the directory if it changed since the snapshot and
+// moves the position after the last entry returned.
+func (cur *dirCursor) refresh(o *open) wire.Status {
+	self, err := o.f.Stat()
+	if err != nil {
+		return statusOf(err)
+	}
+	if stampOf(&self) == cur.stamp {
+		return 0
+	}
+	next, status := listDir(o, cur.pattern)
+	if status != 0 {
+		return status
+	}
+	pos := cur.pos
+	if pos > cur.ndots {
+		// Resume after (lastKey, lastName) among the non-dot entries.
+		rest := next.entries[next.ndots:]
+		i := sort.Search(len(rest), func(i int) bool {
+			return entryLess(cur.lastKey, cur.lastName, rest[i].key, rest[i].fi.Name)
+		})
+		pos = next.ndots + i
+	} else if pos > next.ndots {
+		pos = next.ndots
+	}
+	next.pos = pos
+	next.ordinal = cur.ordinal
+	next.lastKey, next.lastName = cur.lastKey, cur.lastName
+	*cur = *next
+	return 0
+}
+
+// entryLess orders entries by upper-cased name, then by exact name (two
+// names that differ only in case on a case-sensitive share).
+func entryLess(k1, n1, k2, n2 string) bool {
+	if k1 != k2 {
+		return k1 < k2
+	}
+	return n1 < n2
+}
+
+// entryExists reports whether name is still in the directory dirfd.
+func entryExists(dirfd int, name string) bool {
+	var st unix.Stat_t
+	err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	return err != unix.ENOENT && err != unix.ENOTDIR
+}
+
+// listDir takes the snapshot of o's directory for pattern: "." and ".."
+// first when they match, then the matching entries sorted by name.
+func listDir(o *open, pattern string) (*dirCursor, wire.Status) {
+	cur := &dirCursor{pattern: pattern, ordinal: 1}
 	fsys := o.tree.share.fs
 	dirPath := o.node.path
 	self, err := o.f.Stat()
 	if err != nil {
 		return nil, statusOf(err)
 	}
+	cur.stamp = stampOf(&self)
+	dirEnt := func(in *vfs.Info, name string) dirEntry {
+		fi := fileInfo(in)
+		fi.Name = name
+		if in.IsDir {
+			fi.EndOfFile = 0
+		}
+		applyTimeOverrides(&fi, in)
+		return dirEntry{key: strings.ToUpper(name), fi: fi}
+	}
 	if !hasWildcard(pattern) {
 		// A plain name: look it up directly rather than reading the
 		// directory (fast in large directories).
+		if pattern == "." || pattern == ".." {
+			cur.entries = append(cur.entries, dirEnt(&self, pattern))
+			cur.ndots = 1
+			return cur, 0
+		}
 		info, err := fsys.Stat(path.Join(dirPath, pattern))
-		if err == nil {
-			fi := fileInfo(&info)
-			cur.entries = append(cur.entries, fi)
-		} else if pattern == "." || pattern == ".." {
-			fi := fileInfo(&self)
-			fi.Name = pattern
-			cur.entries = append(cur.entries, fi)
+		if err == nil && !info.Symlink && validEntryName(info.Name) {
+			name := info.Name
+			if name == "" {
+				name = pattern
+			}
+			cur.entries = append(cur.entries, dirEnt(&info, name))
 		}
 		return cur, 0
 	}
 	up := strings.ToUpper(pattern)
 	if matchWildcard(up, ".") {
-		fi := fileInfo(&self)
-		fi.Name = "."
-		cur.entries = append(cur.entries, fi)
+		cur.entries = append(cur.entries, dirEnt(&self, "."))
 	}
 	if matchWildcard(up, "..") {
 		parent := self
@@ -143,33 +302,110 @@ func (s *Server) listDir(o *open, pattern string) (*dirCursor, wire.Status) {
 				parent = p
 			}
 		}
-		fi := fileInfo(&parent)
-		fi.Name = ".."
-		cur.entries = append(cur.entries, fi)
+		cur.entries = append(cur.entries, dirEnt(&parent, ".."))
 	}
+	cur.ndots = len(cur.entries)
 	ents, err := o.f.ReadDir()
 	if err != nil {
 		return nil, statusOf(err)
 	}
+	all := pattern == "*"
 	for i := range ents {
 		e := &ents[i]
-		if pattern != "*" && !matchWildcard(up, strings.ToUpper(e.Name)) {
+		if e.Info.Symlink || !validEntryName(e.Name) {
 			continue
 		}
-		if e.Info.Symlink {
+		key := strings.ToUpper(e.Name)
+		if !all && !matchWildcard(up, key) {
 			continue
 		}
-		fi := fileInfo(&e.Info)
-		fi.Name = e.Name
-		cur.entries = append(cur.entries, fi)
+		d := dirEnt(&e.Info, e.Name)
+		d.key = key
+		cur.entries = append(cur.entries, d)
 	}
+	rest := cur.entries[cur.ndots:]
+	sort.Slice(rest, func(i, j int) bool {
+		return entryLess(rest[i].key, rest[i].fi.Name, rest[j].key, rest[j].fi.Name)
+	})
 	return cur, 0
+}
+
+// validEntryName reports whether a name on disk can be shown to SMB
+// clients: names a client could not open again (with characters MS-FSCC
+// 2.1.5.2 forbids, or not UTF-8) are left out of listings.
+func validEntryName(name string) bool {
+	if name == "" || !utf8.ValidString(name) {
+		return false
+	}
+	for _, ch := range name {
+		if ch < 0x20 || strings.ContainsRune(`"*/:<>?\|`, ch) {
+			return false
+		}
+	}
+	return true
+}
+
+// eaSizeAt returns the EaSize of entry name of directory dirfd: the size of
+// its extended attributes in FILE_FULL_EA_INFORMATION form, as
+// FileEaInformation reports (MS-FSCC 2.4.13). It costs one listxattr for a
+// file without EAs.
+func eaSizeAt(dirfd int, name string) uint32 {
+	p := "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + name
+	var buf [512]byte
+	n, err := unix.Llistxattr(p, buf[:])
+	var names []byte
+	switch {
+	case err == unix.ERANGE:
+		sz, err := unix.Llistxattr(p, nil)
+		if err != nil || sz <= 0 {
+			return 0
+		}
+		names = make([]byte, sz+64)
+		if n, err = unix.Llistxattr(p, names); err != nil {
+			return 0
+		}
+		names = names[:n]
+	case err != nil:
+		return 0
+	default:
+		names = buf[:n]
+	}
+	var list []fscc.FullEa
+	for len(names) > 0 {
+		i := strings.IndexByte(string(names), 0)
+		if i < 0 {
+			break
+		}
+		x := string(names[:i])
+		names = names[i+1:]
+		ea, ok := strings.CutPrefix(x, vfs.XattrEAPrefix)
+		if !ok || ea == "" {
+			continue
+		}
+		sz, err := unix.Lgetxattr(p, x, nil)
+		if err != nil {
+			continue
+		}
+		list = append(list, fscc.FullEa{Name: ea, Value: make([]byte, sz)})
+	}
+	if len(list) == 0 {
+		return 0
+	}
+	return uint32(fscc.FullEaListLen(list))
 }
 
 func hasWildcard(p string) bool { return strings.ContainsAny(p, `*?<>"`) }
 
 // matchWildcard matches an upper-cased name against an upper-cased pattern
-// with the MS-FSA 2.1.4.4 wildcards: * ? and the DOS forms < > ".
+// with the wildcards of MS-FSA 2.1.4.4 (FsRtlIsNameInExpression):
+//
+//   - '*' matches any run of characters, including none;
+//   - '?' matches exactly one character;
+//   - DOS_STAR '<' matches any run of characters up to (not including) the
+//     last '.' of the name, or the rest of a name without a dot;
+//   - DOS_QM '>' matches one character, or nothing before a '.' or at the
+//     end of the name (several '>' in a row stop together at a dot);
+//   - DOS_DOT '"' matches a '.', or nothing at the end of the name.
 func matchWildcard(pat, name string) bool {
 	p := []rune(pat)
 	n := []rune(name)
@@ -192,24 +428,26 @@ func matchRunes(p, n []rune) bool {
 				}
 			}
 			return false
-		case '<': // DOS_STAR: any run not containing the last dot
-			for i := 0; i <= len(n); i++ {
-				if i > 0 && n[i-1] == '.' && !containsRune(n[i:], '.') {
-					// crossing the final dot is not allowed
-					return matchRunes(p[1:], n[i-1:])
-				}
+		case '<':
+			// Any run that does not cross the last dot of the name.
+			last := lastDot(n)
+			limit := len(n)
+			if last >= 0 {
+				limit = last
+			}
+			for i := 0; i <= limit; i++ {
 				if matchRunes(p[1:], n[i:]) {
 					return true
 				}
 			}
 			return false
-		case '>': // DOS_QM: any one char, or nothing at a dot or the end
+		case '>':
 			if len(n) == 0 || n[0] == '.' {
 				p = p[1:]
 				continue
 			}
 			p, n = p[1:], n[1:]
-		case '"': // DOS_DOT: a dot, or nothing at the end
+		case '"':
 			if len(n) == 0 {
 				p = p[1:]
 				continue
@@ -233,13 +471,11 @@ func matchRunes(p, n []rune) bool {
 	return len(n) == 0
 }
 
-func containsRune(rs []rune, r rune) bool {
-	for _, x := range rs {
-		if x == r {
-			return true
+func lastDot(rs []rune) int {
+	for i := len(rs) - 1; i >= 0; i-- {
+		if rs[i] == '.' {
+			return i
 		}
 	}
-	return false
+	return -1
 }
-
-var _ = vfs.Info{}

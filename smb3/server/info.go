@@ -27,7 +27,7 @@ func handleQueryInfo(r *request, st *chainState, out []byte) ([]byte, wire.Statu
 	overflow := false
 	switch req.InfoType() {
 	case wire.InfoFile:
-		data, overflow, status = queryFileInfo(o, req.InfoClass(), maxOut)
+		data, overflow, status = queryFileInfo(r, o, req.InfoClass(), maxOut)
 	case wire.InfoFilesystem:
 		data, overflow, status = queryFSInfo(o, req.InfoClass(), maxOut)
 	case wire.InfoSecurity:
@@ -61,32 +61,50 @@ func (o *open) fileInfo() (fscc.FileInfo, *vfs.Info, error) {
 	srv.nodes.mu.Lock()
 	fi.DeletePending = o.node.deletePending
 	srv.nodes.mu.Unlock()
+	if fi.DeletePending && fi.Nlink > 0 {
+		// The link that goes on close no longer counts (MS-FSCC 2.4.41
+		// NumberOfLinks: Windows reports 0 for a single-link file).
+		fi.Nlink--
+	}
 	if o.isDir {
 		fi.EndOfFile = 0
 	}
+	applyTimeOverrides(&fi, &info)
 	if eas, err := o.f.ListEAs(); err == nil && len(eas) > 0 {
-		list := make([]fscc.FullEa, len(eas))
-		for i, e := range eas {
-			list[i] = fscc.FullEa{Name: e.Name, Value: e.Value}
-		}
-		fi.EASize = uint32(fscc.FullEaListLen(list))
+		fi.EASize = uint32(fscc.FullEaListLen(fullEas(eas)))
 	}
 	return fi, &info, nil
 }
 
-func queryFileInfo(o *open, class uint8, maxOut int) ([]byte, bool, wire.Status) {
+func fullEas(eas []vfs.EA) []fscc.FullEa {
+	list := make([]fscc.FullEa, len(eas))
+	for i, e := range eas {
+		list[i] = fscc.FullEa{Name: e.Name, Value: e.Value}
+	}
+	return list
+}
+
+// queryFileInfo answers SMB2_0_INFO_FILE (MS-SMB2 3.3.5.20.1) for class.
+func queryFileInfo(r *request, o *open, class uint8, maxOut int) ([]byte, bool, wire.Status) {
 	size, ok := fscc.FileInfoSize(class)
 	if !ok {
 		return nil, false, wire.StatusInvalidInfoClass
 	}
+	// MS-FSA 2.1.5.12: the classes that read attributes or EAs need the
+	// matching access.
 	switch class {
 	case fscc.FileBasicInformation, fscc.FileAllInformation, fscc.FileNetworkOpenInformation, fscc.FileAttributeTagInformation:
 		if o.access&fileReadAttributes == 0 {
 			return nil, false, wire.StatusAccessDenied
 		}
-	case fscc.FileFullEaInformation, fscc.FileEaInformation:
-		if class == fscc.FileFullEaInformation && o.access&fileReadEA == 0 {
+	case fscc.FileFullEaInformation:
+		if o.access&fileReadEA == 0 {
 			return nil, false, wire.StatusAccessDenied
+		}
+	case fscc.FileNormalizedNameInformation:
+		// MS-SMB2 3.3.5.20.1: only for dialect 3.1.1.
+		if r.c.dialect < wire.Dialect311 {
+			return nil, false, wire.StatusNotSupported
 		}
 	}
 	fi, vinfo, err := o.fileInfo()
@@ -99,9 +117,9 @@ func queryFileInfo(o *open, class uint8, maxOut int) ([]byte, bool, wire.Status)
 	var full []byte
 	switch class {
 	case fscc.FileStreamInformation:
-		var streams []fscc.StreamInfo
-		if !vinfo.IsDir {
-			streams = append(streams, fscc.StreamInfo{Name: "::$DATA", Size: vinfo.Size, AllocationSize: vinfo.AllocSize})
+		streams, status := streamList(o, vinfo)
+		if status != 0 {
+			return nil, false, status
 		}
 		full, _ = fscc.AppendStreamInformation(nil, streams, 1<<30)
 	case fscc.FileFullEaInformation:
@@ -112,12 +130,8 @@ func queryFileInfo(o *open, class uint8, maxOut int) ([]byte, bool, wire.Status)
 		if len(eas) == 0 {
 			return nil, false, wire.StatusNoEASOnFile
 		}
-		list := make([]fscc.FullEa, len(eas))
-		for i, e := range eas {
-			list[i] = fscc.FullEa{Name: e.Name, Value: e.Value}
-		}
 		var ovf bool
-		full, ovf, err = fscc.AppendFullEaInformation(nil, list, maxOut)
+		full, ovf, err = fscc.AppendFullEaInformation(nil, fullEas(eas), maxOut)
 		if err != nil {
 			return nil, false, wire.StatusInvalidParameter
 		}
@@ -127,15 +141,16 @@ func queryFileInfo(o *open, class uint8, maxOut int) ([]byte, bool, wire.Status)
 		return full, false, 0
 	case fscc.FileCompressionInformation:
 		full = make([]byte, 16)
-	case fscc.FileNameInformation, fscc.FileAllInformation, fscc.FileNormalizedNameInformation, fscc.FileAlternateNameInformation:
-		if class == fscc.FileAlternateNameInformation {
+	case fscc.FileAlternateNameInformation:
+		base := path.Base(o.nodePath())
+		if o.nodePath() == "" {
 			return nil, false, wire.StatusObjectNameNotFound
 		}
-		name := `\` + o.name
-		if class == fscc.FileNormalizedNameInformation {
-			name = o.name
-		}
-		fi.Name = name
+		full = fscc.AppendNameInformation(nil, alternateName(base))
+	case fscc.FileNormalizedNameInformation:
+		full = fscc.AppendNameInformation(nil, normalizedName(o))
+	case fscc.FileNameInformation, fscc.FileAllInformation:
+		fi.Name = `\` + o.name
 		full, err = fscc.AppendFileInfo(nil, class, &fi, &oi)
 	default:
 		full, err = fscc.AppendFileInfo(nil, class, &fi, &oi)
@@ -148,6 +163,52 @@ func queryFileInfo(o *open, class uint8, maxOut int) ([]byte, bool, wire.Status)
 		return nil, false, wire.StatusInfoLengthMismatch
 	}
 	return data, overflow, 0
+}
+
+// nodePath is the share-relative on-disk path of o's file.
+func (o *open) nodePath() string {
+	srv := o.sess.srv
+	srv.nodes.mu.Lock()
+	defer srv.nodes.mu.Unlock()
+	return o.node.path
+}
+
+// normalizedName is the FileNormalizedNameInformation of o (MS-FSCC
+// 2.4.30): the path from the share root with each component as stored on
+// disk, and the stream name as created; empty for the root.
+func normalizedName(o *open) string {
+	name := strings.ReplaceAll(o.nodePath(), "/", `\`)
+	if sf, ok := o.f.(*streamFile); ok {
+		name += ":" + sf.stream
+	}
+	return name
+}
+
+// streamList returns the FileStreamInformation entries of o's file: the
+// unnamed data stream of a file, then its alternate data streams
+// (MS-FSCC 2.4.43).
+func streamList(o *open, vinfo *vfs.Info) ([]fscc.StreamInfo, wire.Status) {
+	base := vinfo
+	var streams []fscc.StreamInfo
+	if sf, ok := o.f.(*streamFile); ok {
+		bi, err := sf.File.Stat()
+		if err != nil {
+			return nil, statusOf(err)
+		}
+		base = &bi
+	}
+	if !base.IsDir {
+		streams = append(streams, fscc.StreamInfo{Name: "::$DATA", Size: base.Size, AllocationSize: allocSize(base)})
+	}
+	list, err := o.f.Streams()
+	if err != nil && !errors.Is(err, syscall.ENOTSUP) && !errors.Is(err, syscall.EOPNOTSUPP) {
+		return nil, statusOf(err)
+	}
+	for _, s := range list {
+		n := int64(len(s.Value))
+		streams = append(streams, fscc.StreamInfo{Name: ":" + s.Name + ":$DATA", Size: n, AllocationSize: (n + 4095) &^ 4095})
+	}
+	return streams, 0
 }
 
 func queryFSInfo(o *open, class uint8, maxOut int) ([]byte, bool, wire.Status) {
@@ -277,6 +338,11 @@ func (r *request) setFileInfo(o *open, class uint8, buf []byte) wire.Status {
 		if err := o.f.SetTimes(t); err != nil {
 			return statusOf(err)
 		}
+		if !t.Change.IsZero() {
+			if err := setChangeTime(o, bi.Change); err != nil {
+				return statusOf(err)
+			}
+		}
 	case fscc.FileRenameInformation, fscc.FileLinkInformation:
 		if class == fscc.FileRenameInformation && o.access&accessDelete == 0 {
 			return wire.StatusAccessDenied
@@ -361,11 +427,7 @@ func (r *request) setFileInfo(o *open, class uint8, buf []byte) wire.Status {
 		if err != nil {
 			return wire.StatusEACorruptError
 		}
-		for _, ea := range eas {
-			if err := o.f.SetEA(ea.Name, ea.Value); err != nil {
-				return statusOf(err)
-			}
-		}
+		return setEAs(o, eas)
 	case fscc.FileValidDataLengthInformation:
 		if o.access&fileWriteData == 0 {
 			return wire.StatusAccessDenied
@@ -374,6 +436,37 @@ func (r *request) setFileInfo(o *open, class uint8, buf []byte) wire.Status {
 		return wire.StatusNotSupported
 	default:
 		return wire.StatusInvalidInfoClass
+	}
+	return 0
+}
+
+// statusInvalidEAName is STATUS_INVALID_EA_NAME (MS-ERREF 2.3.1), not yet in
+// the wire status table.
+const statusInvalidEAName wire.Status = 0x80000013
+
+// setEAs applies a FILE_FULL_EA_INFORMATION list (MS-FSA 2.1.5.15.4): an
+// EA with an empty value is deleted, others are set. Like Windows, names are
+// case-insensitive and stored in upper case.
+func setEAs(o *open, eas []fscc.FullEa) wire.Status {
+	have, err := o.f.ListEAs()
+	if err != nil && !errors.Is(err, syscall.ENOTSUP) && !errors.Is(err, syscall.EOPNOTSUPP) {
+		return statusOf(err)
+	}
+	for _, ea := range eas {
+		if ea.Name == "" || strings.ContainsAny(ea.Name, "\x00\"*+,/:;<=>?[\\]|") {
+			return statusInvalidEAName
+		}
+		up := strings.ToUpper(ea.Name)
+		for _, h := range have {
+			if h.Name != up && strings.EqualFold(h.Name, ea.Name) {
+				if err := o.f.SetEA(h.Name, nil); err != nil {
+					return statusOf(err)
+				}
+			}
+		}
+		if err := o.f.SetEA(up, ea.Value); err != nil {
+			return statusOf(err)
+		}
 	}
 	return 0
 }

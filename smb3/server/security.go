@@ -1,6 +1,11 @@
 package server
 
 import (
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+
 	"golang.org/x/sys/unix"
 
 	"smb3d/smb3/wire"
@@ -14,7 +19,44 @@ const (
 	saclSecurityInfo  = 0x8
 )
 
-// sid encodes a SID (MS-DTYP 2.4.2.2).
+// SECURITY_DESCRIPTOR Control bits (MS-DTYP 2.4.6).
+const (
+	seOwnerDefaulted     = 0x0001
+	seGroupDefaulted     = 0x0002
+	seDACLPresent        = 0x0004
+	seDACLDefaulted      = 0x0008
+	seDACLAutoInheritReq = 0x0100
+	seDACLAutoInherited  = 0x0400
+	seDACLProtected      = 0x1000
+	seSelfRelative       = 0x8000
+
+	// seDACLControl are the Control bits that describe the DACL and are
+	// kept with it.
+	seDACLControl = seDACLPresent | seDACLDefaulted | seDACLAutoInheritReq | seDACLAutoInherited | seDACLProtected
+)
+
+// statusInvalidSecurityDescr is STATUS_INVALID_SECURITY_DESCR (MS-ERREF
+// 2.3.1), not yet in the wire status table.
+const statusInvalidSecurityDescr wire.Status = 0xC0000079
+
+// xattrSD is the user xattr that holds a file's security descriptor once a
+// client has set one: a self-relative SECURITY_DESCRIPTOR with owner, group
+// and DACL (no SACL). Files without it get a descriptor synthesized from
+// their POSIX owner and mode.
+const xattrSD = "user.smb3d.sd"
+
+// maxSDSize bounds a stored descriptor (one xattr value holds 64 KiB).
+const maxSDSize = 64 << 10
+
+// secDesc is a security descriptor split into its parts; each part is the
+// encoded SID or ACL, nil when absent.
+type secDesc struct {
+	control      uint16
+	owner, group []byte
+	dacl         []byte // nil with seDACLPresent: a NULL DACL
+}
+
+// appendSID encodes a SID (MS-DTYP 2.4.2.2).
 func appendSID(b []byte, auth uint64, subs ...uint32) []byte {
 	b = append(b, 1, byte(len(subs)))
 	for i := 5; i >= 0; i-- {
@@ -26,31 +68,122 @@ func appendSID(b []byte, auth uint64, subs ...uint32) []byte {
 	return b
 }
 
-// querySecurity returns a self-relative security descriptor synthesized from
-// the file's POSIX owner (MS-DTYP 2.4.6): owner S-1-22-1-uid, group
-// S-1-22-2-gid (Samba's Unix SID ranges), and a DACL granting the owner full
-// access and Everyone what the mode bits allow.
-func querySecurity(o *open, addl uint32, maxOut int) ([]byte, wire.Status) {
-	if o.access&readControl == 0 {
-		return nil, wire.StatusAccessDenied
+var errBadSD = errors.New("malformed security descriptor")
+
+// sidAt returns the SID at off in b (MS-DTYP 2.4.2.2).
+func sidAt(b []byte, off int) ([]byte, error) {
+	if off < 0 || off+8 > len(b) {
+		return nil, fmt.Errorf("SID at %d: %w", off, io.ErrUnexpectedEOF)
 	}
-	if addl&saclSecurityInfo != 0 {
-		return nil, wire.StatusPrivilegeNotHeld
+	if b[off] != 1 || b[off+1] > 15 {
+		return nil, fmt.Errorf("SID at %d: revision %d, %d sub-authorities: %w", off, b[off], b[off+1], errBadSD)
 	}
-	info, err := o.f.Stat()
-	if err != nil {
-		return nil, statusOf(err)
+	n := 8 + 4*int(b[off+1])
+	if off+n > len(b) {
+		return nil, fmt.Errorf("SID at %d: %w", off, io.ErrUnexpectedEOF)
 	}
-	var stt unix.Stat_t
-	if err := unix.Fstat(o.f.Fd(), &stt); err != nil {
-		return nil, statusOf(err)
+	return b[off : off+n], nil
+}
+
+// aclAt returns the ACL at off in b (MS-DTYP 2.4.5), checking that its
+// ACEs lie within AclSize.
+func aclAt(b []byte, off int) ([]byte, error) {
+	if off < 0 || off+8 > len(b) {
+		return nil, fmt.Errorf("ACL at %d: %w", off, io.ErrUnexpectedEOF)
 	}
-	uid, gid := stt.Uid, stt.Gid
-	owner := appendSID(nil, 22, 1, uid)
-	group := appendSID(nil, 22, 2, gid)
+	size := int(le.Uint16(b[off+2:]))
+	count := int(le.Uint16(b[off+4:]))
+	if rev := b[off]; rev != 2 && rev != 4 || size < 8 {
+		return nil, fmt.Errorf("ACL at %d: revision %d, size %d: %w", off, b[off], size, errBadSD)
+	}
+	if off+size > len(b) {
+		return nil, fmt.Errorf("ACL at %d: %w", off, io.ErrUnexpectedEOF)
+	}
+	acl := b[off : off+size]
+	p := 8
+	for i := 0; i < count; i++ {
+		if p+4 > len(acl) {
+			return nil, fmt.Errorf("ACE %d: %w", i, io.ErrUnexpectedEOF)
+		}
+		n := int(le.Uint16(acl[p+2:]))
+		if n < 4 || p+n > len(acl) {
+			return nil, fmt.Errorf("ACE %d: size %d: %w", i, n, errBadSD)
+		}
+		p += n
+	}
+	return acl, nil
+}
+
+// parseSD decodes a self-relative SECURITY_DESCRIPTOR (MS-DTYP 2.4.6).
+func parseSD(b []byte) (*secDesc, error) {
+	if len(b) < 20 {
+		return nil, fmt.Errorf("security descriptor: %w", io.ErrUnexpectedEOF)
+	}
+	if b[0] != 1 {
+		return nil, fmt.Errorf("security descriptor revision %d: %w", b[0], errBadSD)
+	}
+	sd := &secDesc{control: le.Uint16(b[2:])}
+	if sd.control&seSelfRelative == 0 {
+		return nil, fmt.Errorf("security descriptor not self-relative: %w", errBadSD)
+	}
+	var err error
+	if off := le.Uint32(b[4:]); off != 0 {
+		if sd.owner, err = sidAt(b, int(off)); err != nil {
+			return nil, err
+		}
+	}
+	if off := le.Uint32(b[8:]); off != 0 {
+		if sd.group, err = sidAt(b, int(off)); err != nil {
+			return nil, err
+		}
+	}
+	if off := le.Uint32(b[16:]); off != 0 && sd.control&seDACLPresent != 0 {
+		if sd.dacl, err = aclAt(b, int(off)); err != nil {
+			return nil, err
+		}
+	}
+	return sd, nil
+}
+
+// encode builds the self-relative form with the parts addl selects.
+func (sd *secDesc) encode(addl uint32) []byte {
+	b := make([]byte, 20, 20+len(sd.owner)+len(sd.group)+len(sd.dacl))
+	b[0] = 1
+	control := uint16(seSelfRelative)
+	if addl&ownerSecurityInfo != 0 && sd.owner != nil {
+		le.PutUint32(b[4:], uint32(len(b)))
+		b = append(b, sd.owner...)
+		control |= sd.control & seOwnerDefaulted
+	}
+	if addl&groupSecurityInfo != 0 && sd.group != nil {
+		le.PutUint32(b[8:], uint32(len(b)))
+		b = append(b, sd.group...)
+		control |= sd.control & seGroupDefaulted
+	}
+	if addl&daclSecurityInfo != 0 && sd.control&seDACLPresent != 0 {
+		control |= sd.control & seDACLControl
+		if sd.dacl != nil {
+			le.PutUint32(b[16:], uint32(len(b)))
+			b = append(b, sd.dacl...)
+		}
+	}
+	le.PutUint16(b[2:], control)
+	return b
+}
+
+// defaultSD synthesizes a descriptor from the file's POSIX owner and mode:
+// owner S-1-22-1-uid, group S-1-22-2-gid (Samba's Unix SID ranges), and a
+// DACL granting the owner full access and Everyone what the mode bits allow.
+func defaultSD(fd int) (*secDesc, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, err
+	}
+	owner := appendSID(nil, 22, 1, st.Uid)
+	group := appendSID(nil, 22, 2, st.Gid)
 	everyone := appendSID(nil, 1, 0)
 	var other uint32 = 0x001200A9 // read and execute
-	if info.Mode&0o002 != 0 {
+	if st.Mode&0o002 != 0 {
 		other = 0x001F01FF
 	}
 	ace := func(b []byte, mask uint32, sid []byte) []byte {
@@ -67,38 +200,140 @@ func querySecurity(o *open, addl uint32, maxOut int) ([]byte, wire.Status) {
 	dacl = le.AppendUint16(dacl, 2)
 	dacl = le.AppendUint16(dacl, 0)
 	dacl = append(dacl, aces...)
-
-	sd := make([]byte, 20)
-	sd[0] = 1
-	control := uint16(0x8000) // SE_SELF_RELATIVE
-	off := 20
-	if addl&ownerSecurityInfo != 0 {
-		le.PutUint32(sd[4:], uint32(off))
-		sd = append(sd, owner...)
-		off += len(owner)
-	}
-	if addl&groupSecurityInfo != 0 {
-		le.PutUint32(sd[8:], uint32(off))
-		sd = append(sd, group...)
-		off += len(group)
-	}
-	if addl&daclSecurityInfo != 0 {
-		control |= 0x0004 // SE_DACL_PRESENT
-		le.PutUint32(sd[16:], uint32(off))
-		sd = append(sd, dacl...)
-	}
-	le.PutUint16(sd[2:], control)
-	if len(sd) > maxOut {
-		return le.AppendUint32(nil, uint32(len(sd))), wire.StatusBufferTooSmall
-	}
-	return sd, 0
+	return &secDesc{control: seSelfRelative | seDACLPresent, owner: owner, group: group, dacl: dacl}, nil
 }
 
-// setSecurity: descriptors are not stored yet (issue 12 maps them back or
-// keeps them in an xattr); refuse cleanly.
+// memSDs holds descriptors of files on file systems without user xattrs,
+// keyed by inode, for the life of the process.
+var memSDs struct {
+	mu sync.Mutex
+	m  map[inodeKey][]byte
+}
+
+func isNoXattr(err error) bool {
+	return errors.Is(err, unix.ENOTSUP) || errors.Is(err, unix.EOPNOTSUPP)
+}
+
+// loadSD returns the file's descriptor: the stored one, or the synthesized
+// default.
+func loadSD(f fileHandle) (*secDesc, error) {
+	fd := f.Fd()
+	var buf [1024]byte
+	n, err := unix.Fgetxattr(fd, xattrSD, buf[:])
+	var raw []byte
+	switch {
+	case err == nil:
+		raw = buf[:n]
+	case err == unix.ERANGE:
+		big := make([]byte, maxSDSize)
+		if n, err = unix.Fgetxattr(fd, xattrSD, big); err != nil {
+			return nil, err
+		}
+		raw = big[:n]
+	case isNoXattr(err):
+		info, serr := f.Stat()
+		if serr != nil {
+			return nil, serr
+		}
+		memSDs.mu.Lock()
+		raw = memSDs.m[inodeKey{info.Dev, info.FileID}]
+		memSDs.mu.Unlock()
+	case err != unix.ENODATA:
+		return nil, err
+	}
+	if raw != nil {
+		if sd, err := parseSD(raw); err == nil {
+			return sd, nil
+		}
+	}
+	return defaultSD(fd)
+}
+
+// storeSD saves the file's descriptor.
+func storeSD(f fileHandle, sd *secDesc) error {
+	raw := sd.encode(ownerSecurityInfo | groupSecurityInfo | daclSecurityInfo)
+	err := unix.Fsetxattr(f.Fd(), xattrSD, raw, 0)
+	if !isNoXattr(err) {
+		return err
+	}
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	memSDs.mu.Lock()
+	defer memSDs.mu.Unlock()
+	if memSDs.m == nil {
+		memSDs.m = make(map[inodeKey][]byte)
+	}
+	memSDs.m[inodeKey{info.Dev, info.FileID}] = raw
+	return nil
+}
+
+// querySecurity answers SMB2_0_INFO_SECURITY (MS-SMB2 3.3.5.20.3): the
+// parts of the file's descriptor that addl selects, self-relative.
+func querySecurity(o *open, addl uint32, maxOut int) ([]byte, wire.Status) {
+	if addl&(ownerSecurityInfo|groupSecurityInfo|daclSecurityInfo) != 0 && o.access&readControl == 0 {
+		return nil, wire.StatusAccessDenied
+	}
+	if addl&saclSecurityInfo != 0 && o.access&accessSystemSecurity == 0 {
+		return nil, wire.StatusPrivilegeNotHeld
+	}
+	sd, err := loadSD(o.f)
+	if err != nil {
+		return nil, statusOf(err)
+	}
+	b := sd.encode(addl)
+	if len(b) > maxOut {
+		// MS-SMB2 3.3.5.20.3: STATUS_BUFFER_TOO_SMALL with the size needed.
+		return le.AppendUint32(nil, uint32(len(b))), wire.StatusBufferTooSmall
+	}
+	return b, 0
+}
+
+// setSecurity is SET_INFO of SMB2_0_INFO_SECURITY (MS-SMB2 3.3.5.21.3,
+// MS-FSA 2.1.5.16): owner and group need WRITE_OWNER, the DACL WRITE_DAC,
+// the SACL ACCESS_SYSTEM_SECURITY.
 func setSecurity(o *open, addl uint32, buf []byte) wire.Status {
-	if o.access&(writeDAC|writeOwner) == 0 {
+	if addl&(ownerSecurityInfo|groupSecurityInfo) != 0 && o.access&writeOwner == 0 {
 		return wire.StatusAccessDenied
 	}
-	return wire.StatusNotSupported
+	if addl&daclSecurityInfo != 0 && o.access&writeDAC == 0 {
+		return wire.StatusAccessDenied
+	}
+	if addl&saclSecurityInfo != 0 && o.access&accessSystemSecurity == 0 {
+		return wire.StatusPrivilegeNotHeld
+	}
+	return applySecurity(o.f, addl, buf)
+}
+
+// applySecurity merges the parts addl selects from the self-relative
+// descriptor buf into the file's descriptor and stores it. It does no
+// access check: CREATE with an SD context calls it for a new file. A SACL is
+// accepted and not kept.
+func applySecurity(f fileHandle, addl uint32, buf []byte) wire.Status {
+	in, err := parseSD(buf)
+	if err != nil {
+		return statusInvalidSecurityDescr
+	}
+	sd, err := loadSD(f)
+	if err != nil {
+		return statusOf(err)
+	}
+	// An owner or group left out of buf keeps the current one.
+	if addl&ownerSecurityInfo != 0 && in.owner != nil {
+		sd.owner = in.owner
+		sd.control = sd.control&^seOwnerDefaulted | in.control&seOwnerDefaulted
+	}
+	if addl&groupSecurityInfo != 0 && in.group != nil {
+		sd.group = in.group
+		sd.control = sd.control&^seGroupDefaulted | in.control&seGroupDefaulted
+	}
+	if addl&daclSecurityInfo != 0 {
+		sd.dacl = in.dacl
+		sd.control = sd.control&^seDACLControl | in.control&seDACLControl
+	}
+	if err := storeSD(f, sd); err != nil {
+		return statusOf(err)
+	}
+	return 0
 }
