@@ -273,11 +273,17 @@ func (f *File) SetAttributes(attr uint32) error {
 
 // ReadDir lists the whole directory (without "." and "..") with the Info
 // of each entry. Symlinks are followed when they resolve inside the share;
-// others are listed as themselves with Info.Symlink set.
+// others are listed as themselves with Info.Symlink set. Unlike the other
+// File methods it needs the FS still open (os.ErrClosed otherwise).
 func (f *File) ReadDir() ([]DirEntry, error) {
 	if !f.isDir {
 		return nil, pathErr("readdir", f.name, unix.ENOTDIR)
 	}
+	// Following symlinks may retry from the share root: the FS must be open.
+	if err := f.fs.acquire(); err != nil {
+		return nil, pathErr("readdir", f.name, err)
+	}
+	defer f.fs.release()
 	f.dirMu.Lock()
 	defer f.dirMu.Unlock()
 	var out []DirEntry

@@ -118,7 +118,7 @@ func (fs *FS) Remove(name string) error {
 	if isDir {
 		fs.index.drop(key)
 	}
-	if st.Nlink <= 1 {
+	if isDir || st.Nlink <= 1 {
 		fs.forgetDOS(key)
 	}
 	return nil
@@ -185,6 +185,7 @@ func (fs *FS) moveOrLink(op, oldName, newName string, replace bool) error {
 		sameDir = sameDirs(odir, ndir)
 	}
 
+	var replaced *devIno // a file whose last name the operation removes
 	switch {
 	case nexists && sameDir && nreal == oreal:
 		// The same entry: a change of case, or nothing.
@@ -215,6 +216,15 @@ func (fs *FS) moveOrLink(op, oldName, newName string, replace bool) error {
 			nlast = ""
 		}
 	case nexists:
+		if fs.noXattr.Load() {
+			// The replaced file's in-memory attributes must not pass to a
+			// later file that reuses its inode number.
+			var st unix.Stat_t
+			if unix.Fstatat(ndir.fd, nreal, &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+				(st.Nlink <= 1 || st.Mode&unix.S_IFMT == unix.S_IFDIR) {
+				replaced = &devIno{st.Dev, st.Ino}
+			}
+		}
 		src, srcDir := oreal, odir.fd
 		if op == "link" {
 			// Link under a temporary name, then rename over the target.
@@ -256,6 +266,9 @@ func (fs *FS) moveOrLink(op, oldName, newName string, replace bool) error {
 		if err != nil {
 			return pathErr(op, newName, err)
 		}
+	}
+	if replaced != nil {
+		fs.forgetDOS(*replaced)
 	}
 	if oix != nil {
 		if op == "rename" {
