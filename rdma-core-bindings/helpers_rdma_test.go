@@ -13,7 +13,6 @@ import (
 	"time"
 )
 
-var long = flag.Bool("long", false, "TestRDMAWriteRead moves 1 GiB (default 256 MiB)")
 
 func TestMain(m *testing.M) {
 	flag.Parse()

@@ -25,7 +25,7 @@ func TestWriteBandwidthVsPerftest(t *testing.T) {
 		t.Skip("needs ib_write_bw and $RXE_DEV (the soft-RoCE VM has them)")
 	}
 	noLeaks(t)
-	const size, iters, depth = 64 << 10, 2000, 128
+	const size, iters, depth = 64 << 10, 1000, 128
 
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()

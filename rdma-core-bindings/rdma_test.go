@@ -16,6 +16,9 @@ import (
 
 func TestDevices(t *testing.T) {
 	testAddr(t) // skips without a device
+	if err := Available(); err != nil {
+		t.Fatalf("Available() = %v with a device present", err)
+	}
 	devs, err := Devices()
 	if err != nil {
 		t.Fatal(err)
@@ -273,15 +276,15 @@ func fillPattern(b []byte, seed uint64) {
 	}
 }
 
-// TestRDMAWriteRead moves 256 MiB (1 GiB with -long) half by RDMA write and
+// TestRDMAWriteRead moves 1 GiB (256 MiB with -test.short) half by RDMA write and
 // half by RDMA read, in 1 MiB work requests over a 16 MiB region, and
 // verifies a CRC32 of every round on both sides. The server passes its
 // region's address and rkey to the client in the accept's private data.
 func TestRDMAWriteRead(t *testing.T) {
 	noLeaks(t)
-	total := int64(256 << 20)
-	if *long {
-		total = 1 << 30
+	total := int64(1 << 30)
+	if testing.Short() {
+		total = 256 << 20
 	}
 	const region, chunk, depth = 16 << 20, 1 << 20, 16
 	var info [12]byte

@@ -23,3 +23,9 @@ func TestNotCompiled(t *testing.T) {
 		t.Errorf("ErrNotCompiled = %q", got)
 	}
 }
+
+func TestAvailableNotCompiled(t *testing.T) {
+	if err := Available(); !errors.Is(err, ErrNotCompiled) {
+		t.Fatalf("Available() = %v, want ErrNotCompiled", err)
+	}
+}

@@ -14,7 +14,8 @@
 # Knobs: SOFTROCE_CACHE, SOFTROCE_KC (kernel cache dir; default: prepare.sh's),
 #   VM_TIMEOUT=900 (s), VM_MEM=2048 (MiB), VM_SMP=2, RXE_MTU=1500,
 #   VM_VERBOSE=1 (show the kernel console), VM_KEEP_DMESG=<file>,
-#   VM_QEMU_EXTRA="..." (more qemu arguments, split on spaces).
+#   VM_QEMU_EXTRA="..." (more qemu arguments, split on spaces),
+#   VM_CMDLINE_EXTRA="..." (more kernel command line).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 log() { echo "[soft-roce] $*" >&2; }
@@ -49,7 +50,7 @@ QEMU=(qemu-system-x86_64 -accel tcg,thread=multi,tb-size=512 -cpu max
   -m "${VM_MEM:-2048}" -smp "${VM_SMP:-2}"
   -display none -monitor none -serial stdio -no-reboot -nic none
   -kernel "$KC/vmlinuz" -initrd "$INITRD"
-  -append "console=ttyS0 quiet loglevel=1 panic=-1 oops=panic"
+  -append "console=ttyS0 quiet loglevel=1 panic=-1 oops=panic ${VM_CMDLINE_EXTRA:-}"
   -virtfs "local,path=$KC/mods/lib/modules,mount_tag=modules,security_model=none,readonly=on,id=fsmod"
   -virtfs "local,path=$CTL,mount_tag=ctl,security_model=none,id=fsctl"
   -virtfs "local,path=$HOSTDIR,mount_tag=host,security_model=none,id=fshost"
