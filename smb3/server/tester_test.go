@@ -44,7 +44,9 @@ type serverTester struct {
 	served  chan error
 }
 
-type testerOption func(*server.Config)
+type serverConfig = server.Config
+
+type testerOption func(*serverConfig)
 
 func newServerTester(t testing.TB, opts ...testerOption) *serverTester {
 	t.Helper()
@@ -110,26 +112,31 @@ type client struct {
 	sign    bool // sign requests
 }
 
-func (st *serverTester) dial() *client {
-	st.t.Helper()
+func (st *serverTester) dial() *client { return st.dialTB(st.t) }
+
+// dialTB dials a connection that belongs to tb (closed when tb ends).
+func (st *serverTester) dialTB(tb testing.TB) *client {
+	tb.Helper()
 	c, err := net.DialTimeout("tcp", st.addr, ioTimeout)
 	if err != nil {
-		st.t.Fatal(err)
+		tb.Fatal(err)
 	}
-	st.t.Cleanup(func() { c.Close() })
-	return &client{t: st.t, c: c, credits: 1}
+	tb.Cleanup(func() { c.Close() })
+	return &client{t: tb, c: c, credits: 1}
 }
 
 // login dials, negotiates 3.1.1, authenticates and connects to the share.
-func (st *serverTester) login() *client {
-	st.t.Helper()
-	c := st.dial()
+func (st *serverTester) login() *client { return st.loginTB(st.t) }
+
+func (st *serverTester) loginTB(tb testing.TB) *client {
+	tb.Helper()
+	c := st.dialTB(tb)
 	c.negotiate()
 	if s := c.sessionSetup(testUser, testPass); s != wire.StatusSuccess {
-		st.t.Fatalf("session setup: %v", s)
+		tb.Fatalf("session setup: %v", s)
 	}
 	if s := c.treeConnect(testShare); s != wire.StatusSuccess {
-		st.t.Fatalf("tree connect: %v", s)
+		tb.Fatalf("tree connect: %v", s)
 	}
 	return c
 }
