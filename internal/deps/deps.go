@@ -3,6 +3,9 @@
 package deps
 
 import (
+	_ "github.com/Mellanox/rdmamap"
 	_ "github.com/hirochachacha/go-smb2"
+	_ "github.com/jaypipes/ghw"
+	_ "github.com/vishvananda/netlink"
 	_ "golang.org/x/sys/unix"
 )
