@@ -39,7 +39,7 @@ func handleIoctl(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	case fscc.FsctlDfsGetReferrals, fscc.FsctlDfsGetReferralsEx:
 		return out, wire.StatusNotFound
 	case fscc.FsctlQueryNetworkInterfaceInfo:
-		return out, wire.StatusNotSupported
+		output, status = r.queryInterfaces(int(req.MaxOutputResponse()))
 	case fscc.FsctlPipeTransceive:
 		return out, wire.StatusNotSupported
 	default:
@@ -265,3 +265,29 @@ func (r *request) copyChunk(dst *open, ctl uint32, in []byte, maxOut int) ([]byt
 }
 
 var _ = bytes.Equal
+
+// queryInterfaces is FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11):
+// the server's interfaces, for clients to open more channels. An empty
+// list is never a success.
+func (r *request) queryInterfaces(maxOut int) ([]byte, wire.Status) {
+	cfg := &r.c.srv.cfg
+	if !cfg.Multichannel || cfg.Interfaces == nil || r.c.dialect < wire.Dialect300 {
+		return nil, wire.StatusNotSupported
+	}
+	ifs, err := cfg.Interfaces()
+	if err != nil {
+		r.c.log.Warn("interface discovery failed", "err", err)
+		return nil, wire.StatusInsufficientResources
+	}
+	if len(ifs) == 0 {
+		return nil, wire.StatusNotSupported
+	}
+	b, err := fscc.AppendNetworkInterfaceInfo(nil, ifs)
+	if err != nil {
+		return nil, wire.StatusInternalError
+	}
+	if len(b) > maxOut {
+		return nil, wire.StatusBufferTooSmall
+	}
+	return b, 0
+}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"smb3d/smb3/auth"
+	"smb3d/smb3/fscc"
 	"smb3d/smb3/vfs"
 	"smb3d/smb3/wire"
 	"smb3d/transport"
@@ -64,6 +65,9 @@ type Config struct {
 	BreakTimeout time.Duration
 	// DirectoryLeases grants read/handle leases on directories.
 	DirectoryLeases bool
+	// Interfaces lists the network interfaces FSCTL_QUERY_NETWORK_INTERFACE_INFO
+	// advertises (multichannel); nil: the FSCTL is not supported.
+	Interfaces func() ([]fscc.NetworkInterface, error)
 }
 
 // Server is an SMB2/3 file server.
