@@ -45,8 +45,9 @@ type dirCursor struct {
 
 // dirEntry is one entry of the snapshot.
 type dirEntry struct {
-	key string // upper-cased name: the sort key
-	fi  fscc.FileInfo
+	key     string // upper-cased name: the sort key
+	fi      fscc.FileInfo
+	regular bool // a regular file (see fixAllocSize)
 }
 
 // dirStamp identifies a state of a directory's contents.
@@ -177,6 +178,9 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 		if eas && !dot {
 			fi.EASize = eaSizeAt(dirfd, fi.Name)
 		}
+		if e.regular && !dot {
+			fixAllocSize(&fi, -1, openEntry(dirfd, fi.Name))
+		}
 		if !w.Add(&fi) {
 			break
 		}
@@ -271,7 +275,7 @@ func listDir(o *open, pattern string) (*dirCursor, wire.Status) {
 			fi.EndOfFile = 0
 		}
 		applyTimeOverrides(&fi, in)
-		return dirEntry{key: strings.ToUpper(name), fi: fi}
+		return dirEntry{key: strings.ToUpper(name), fi: fi, regular: isRegular(in)}
 	}
 	if !hasWildcard(pattern) {
 		// A plain name: look it up directly rather than reading the

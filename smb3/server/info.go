@@ -70,6 +70,9 @@ func (o *open) fileInfo() (fscc.FileInfo, *vfs.Info, error) {
 		fi.EndOfFile = 0
 	}
 	applyTimeOverrides(&fi, &info)
+	if _, stream := o.f.(*streamFile); !stream && isRegular(&info) {
+		fixAllocSize(&fi, o.f.Fd(), nil)
+	}
 	if eas, err := o.f.ListEAs(); err == nil && len(eas) > 0 {
 		fi.EASize = uint32(fscc.FullEaListLen(fullEas(eas)))
 	}
