@@ -571,3 +571,103 @@ func handleOplockBreak(r *request, st *chainState, out []byte) ([]byte, wire.Sta
 	out = le.AppendUint32(out, 0)
 	return wire.AppendFileID(out, o.id), wire.StatusSuccess
 }
+
+// grantResult is what attachOpen granted.
+type grantResult struct {
+	oplock    uint8
+	lease     *lease
+	leaseResp []byte
+}
+
+// attachOpen adds o to its file's node: it breaks conflicting oplocks and
+// leases (going async while it waits for acknowledgments), enforces share
+// modes and pending deletes, and grants o its oplock or lease.
+func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream string, lr *leaseRequest, reqOplock uint8, overwrite bool) ([]byte, grantResult, wire.Status) {
+	srv := r.c.srv
+	var newLease *leaseID
+	r.c.mu.Lock()
+	client := r.c.clientGUID
+	r.c.mu.Unlock()
+	if lr != nil {
+		newLease = &leaseID{client: client, key: lr.key}
+	}
+	handleBroken := false
+	for attempt := 0; ; attempt++ {
+		srv.nodes.mu.Lock()
+		n := srv.nodes.nodes[key]
+		if n == nil {
+			n = &fileNode{key: key, path: o.f.Name(), share: t.share, stream: stream != ""}
+			srv.nodes.nodes[key] = n
+		}
+		drop := func() {
+			if len(n.opens) == 0 && srv.nodes.nodes[key] == n {
+				delete(srv.nodes.nodes, key)
+			}
+		}
+		if n.deletePending {
+			drop()
+			srv.nodes.mu.Unlock()
+			return out, grantResult{}, wire.StatusDeletePending
+		}
+		needs := planBreaks(n, newLease, overwrite)
+		if len(needs) == 0 {
+			var conflicts []*open
+			for _, x := range n.opens {
+				if shareConflict(x, o.access, o.shareAc) {
+					conflicts = append(conflicts, x)
+				}
+			}
+			if len(conflicts) > 0 {
+				if !handleBroken {
+					needs = planHandleBreaks(conflicts)
+					handleBroken = true
+				}
+				if len(needs) == 0 {
+					drop()
+					srv.nodes.mu.Unlock()
+					return out, grantResult{}, wire.StatusSharingViolation
+				}
+			}
+		}
+		if len(needs) > 0 && attempt < 8 {
+			sends, waits := srv.startBreaks(needs)
+			srv.nodes.mu.Unlock()
+			for _, f := range sends {
+				f()
+			}
+			if len(waits) > 0 {
+				if !r.canGoAsync() {
+					return out, grantResult{}, wire.StatusInternalError
+				}
+				out = r.goAsync(out)
+				ctx := r.context()
+				for _, w := range waits {
+					select {
+					case <-w:
+					case <-ctx.Done():
+						return out, grantResult{}, wire.StatusCancelled
+					}
+				}
+			}
+			continue
+		}
+		var g grantResult
+		if lr != nil && !n.stream {
+			l, status := srv.grantLease(n, o, client, *lr)
+			if status != 0 {
+				drop()
+				srv.nodes.mu.Unlock()
+				return out, grantResult{}, status
+			}
+			g.lease = l
+			g.leaseResp = appendLeaseResponse(nil, l, l.state, l.brk != nil)
+		} else if lr == nil {
+			o.oplock = grantOplock(n, o, reqOplock)
+			g.oplock = o.oplock
+		}
+		o.node = n
+		n.opens = append(n.opens, o)
+		srv.nodes.mu.Unlock()
+		return out, g, 0
+	}
+}
