@@ -13,7 +13,8 @@ import (
 //	[enc311]: same blog, "SMB 3.1.1 Encryption in Windows 10", Appendix A.1
 //	(AES-128-GCM) and A.2 (AES-128-CCM).
 //	[enc30]: same blog, "Encryption in SMB 3.0: A protocol perspective", as
-//	quoted by the pike test suite (tests/test_crypto.py).
+//	quoted by the emc-isilon/pike test suite (test_smb3_encryption_vector.py);
+//	the blog page itself was not available to check.
 //
 // The blogs print keys as the client sees them: the client's EncryptionKey
 // is the server's DecryptionKey (ServerIn, SMBC2SCipherKey) and vice versa.
