@@ -411,68 +411,80 @@ func hasWildcard(p string) bool { return strings.ContainsAny(p, `*?<>"`) }
 //     end of the name (several '>' in a row stop together at a dot);
 //   - DOS_DOT '"' matches a '.', or nothing at the end of the name.
 func matchWildcard(pat, name string) bool {
+	if pat == "*" {
+		return true
+	}
 	p := []rune(pat)
 	n := []rune(name)
-	return matchRunes(p, n)
-}
-
-func matchRunes(p, n []rune) bool {
-	for len(p) > 0 {
-		switch p[0] {
-		case '*':
-			for len(p) > 0 && p[0] == '*' {
-				p = p[1:]
-			}
-			if len(p) == 0 {
-				return true
-			}
-			for i := 0; i <= len(n); i++ {
-				if matchRunes(p, n[i:]) {
-					return true
-				}
-			}
-			return false
-		case '<':
-			// Any run that does not cross the last dot of the name.
-			last := lastDot(n)
-			limit := len(n)
-			if last >= 0 {
-				limit = last
-			}
-			for i := 0; i <= limit; i++ {
-				if matchRunes(p[1:], n[i:]) {
-					return true
-				}
-			}
-			return false
-		case '>':
-			if len(n) == 0 || n[0] == '.' {
-				p = p[1:]
+	last := lastDot(n)
+	// An NFA walk (as FsRtlIsNameInExpression does): cur[j] is set when
+	// the first i characters of the name can leave the pattern at j.
+	// O(len(p)*len(n)), no backtracking.
+	cur := make([]bool, len(p)+1)
+	next := make([]bool, len(p)+1)
+	cur[0] = true
+	for i := 0; ; i++ {
+		atEnd := i == len(n)
+		// Moves that consume nothing at name position i.
+		for j := 0; j < len(p); j++ {
+			if !cur[j] {
 				continue
 			}
-			p, n = p[1:], n[1:]
-		case '"':
-			if len(n) == 0 {
-				p = p[1:]
-				continue
+			switch p[j] {
+			case '*', '<':
+				cur[j+1] = true
+			case '>':
+				if atEnd || n[i] == '.' {
+					cur[j+1] = true
+				}
+			case '"':
+				if atEnd {
+					cur[j+1] = true
+				}
 			}
-			if n[0] != '.' {
-				return false
-			}
-			p, n = p[1:], n[1:]
-		case '?':
-			if len(n) == 0 {
-				return false
-			}
-			p, n = p[1:], n[1:]
-		default:
-			if len(n) == 0 || unicode.ToUpper(n[0]) != p[0] {
-				return false
-			}
-			p, n = p[1:], n[1:]
 		}
+		if atEnd {
+			return cur[len(p)]
+		}
+		c := n[i]
+		clear(next)
+		any := false
+		for j := 0; j < len(p); j++ {
+			if !cur[j] {
+				continue
+			}
+			switch p[j] {
+			case '*':
+				next[j] = true
+			case '<':
+				// Any character but the last dot of the name.
+				if c != '.' || i != last {
+					next[j] = true
+				}
+			case '?':
+				next[j+1] = true
+			case '>':
+				if c != '.' {
+					next[j+1] = true
+				}
+			case '"':
+				if c == '.' {
+					next[j+1] = true
+				}
+			default:
+				if unicode.ToUpper(c) == p[j] {
+					next[j+1] = true
+				}
+			}
+		}
+		for _, v := range next {
+			any = any || v
+		}
+		if !any {
+			return false
+		}
+		cur, next = next, cur
 	}
-	return len(n) == 0
 }
 
 func lastDot(rs []rune) int {
