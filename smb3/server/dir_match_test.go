@@ -53,12 +53,12 @@ func TestMatchWildcard(t *testing.T) {
 		{"<.TXT", "ABC.TXT", true},
 		{"<.TXT", "A.B.TXT", true}, // may eat dots before the last one
 		{"<.TXT", "ABC.TXTX", false},
-		{`<"<`, "ABC.TXT", true},  // "*.*" as Windows sends it
-		{`<"<`, "ABC", true},      // ... matches names without a dot too
-		{`<"<`, "A.B.C", true},    // ... and with several
+		{`<"<`, "ABC.TXT", true}, // "*.*" as Windows sends it
+		{`<"<`, "ABC", true},     // ... matches names without a dot too
+		{`<"<`, "A.B.C", true},   // ... and with several
 		{`<"*`, "ABC.TXT", true},
-		{`<"`, "ABC", true},       // "*." : names without an extension
-		{`<"`, "ABC.TXT", false},  // ... not names with one
+		{`<"`, "ABC", true},      // "*." : names without an extension
+		{`<"`, "ABC.TXT", false}, // ... not names with one
 		{`<"`, "ABC.", true},
 		{"<B", "AB", true},
 		{"<B", "A.B", false},
@@ -70,7 +70,7 @@ func TestMatchWildcard(t *testing.T) {
 		{">>>", "A", true},
 		{">>>", "ABC", true},
 		{">>>", "ABCD", false},
-		{">>>.TXT", "AB.TXT", true},   // the '>'s stop together at the dot
+		{">>>.TXT", "AB.TXT", true}, // the '>'s stop together at the dot
 		{">>>.TXT", "ABCD.TXT", false},
 		{">>>>>>>>\">>>", "README.TXT", true}, // "????????.???"
 		{">>>>>>>>\">>>", "README", true},

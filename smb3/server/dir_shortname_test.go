@@ -7,7 +7,7 @@ import (
 
 func TestShortName(t *testing.T) {
 	for _, tc := range []struct{ name, short, alt string }{
-		{"README.TXT", "", "README.TXT"},          // already 8.3 in upper case
+		{"README.TXT", "", "README.TXT"},           // already 8.3 in upper case
 		{"readme.txt", "README.TXT", "README.TXT"}, // 8.3, other case
 		{"A", "", "A"},
 		{".", "", "."},
