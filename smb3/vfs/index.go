@@ -82,6 +82,8 @@ type dirIndex struct {
 	// the same (a case-sensitive directory with "a" and "A") go to dups.
 	names map[string]string
 	dups  map[string][]string
+
+	cache *indexCache // for the entry count; nil in unit tests
 }
 
 // lookup returns the real name matching name case-insensitively: name
@@ -160,6 +162,9 @@ func (ix *dirIndex) remove(name string) {
 }
 
 func (ix *dirIndex) reset(names []string, st dirStamp) {
+	if ix.cache != nil {
+		ix.cache.entries.Add(int64(len(names) - len(ix.names)))
+	}
 	ix.names = make(map[string]string, len(names))
 	ix.dups = nil
 	ix.valid = true
@@ -169,15 +174,20 @@ func (ix *dirIndex) reset(names []string, st dirStamp) {
 	}
 }
 
-// maxIndexedDirs bounds the index cache; beyond it, unlocked indexes are
-// evicted (arbitrarily) and rebuilt when needed again.
-const maxIndexedDirs = 2048
+// maxIndexedDirs and maxIndexedEntries bound the index cache (about 100
+// bytes an entry); beyond them, unlocked indexes are evicted (arbitrarily)
+// and rebuilt when needed again.
+const (
+	maxIndexedDirs    = 2048
+	maxIndexedEntries = 1 << 20
+)
 
 // indexCache holds the name indexes of one FS keyed by directory identity.
 type indexCache struct {
 	mu      sync.Mutex
 	dirs    map[devIno]*dirIndex
-	maxDirs int // maxIndexedDirs unless a test sets it
+	entries atomic.Int64 // names held by all indexes (as of their last rebuild)
+	maxDirs int          // maxIndexedDirs unless a test sets it
 }
 
 // get returns the index for key, locked. The caller must unlock it.
@@ -193,10 +203,10 @@ func (c *indexCache) get(key devIno) *dirIndex {
 			if limit <= 0 {
 				limit = maxIndexedDirs
 			}
-			if len(c.dirs) >= limit {
+			if len(c.dirs) >= limit || c.entries.Load() > maxIndexedEntries {
 				c.evictLocked()
 			}
-			ix = &dirIndex{key: key}
+			ix = &dirIndex{key: key, cache: c}
 			c.dirs[key] = ix
 		}
 		c.mu.Unlock()
@@ -217,6 +227,8 @@ func (c *indexCache) evictLocked() {
 		}
 		if ix.mu.TryLock() {
 			ix.dead.Store(true)
+			c.entries.Add(-int64(len(ix.names)))
+			ix.names, ix.dups, ix.valid = nil, nil, false
 			ix.mu.Unlock()
 			delete(c.dirs, k)
 			n--
@@ -231,8 +243,13 @@ func (c *indexCache) drop(key devIno) {
 	delete(c.dirs, key)
 	c.mu.Unlock()
 	if ix != nil {
-		// Not under ix.mu: the caller may hold other indexes, and lock
-		// order is only defined among those of one operation.
+		// Not waiting for ix.mu: the caller may hold other indexes, and
+		// lock order is only defined among those of one operation.
 		ix.dead.Store(true)
+		if ix.mu.TryLock() {
+			c.entries.Add(-int64(len(ix.names)))
+			ix.names, ix.dups, ix.valid = nil, nil, false
+			ix.mu.Unlock()
+		}
 	}
 }
