@@ -28,32 +28,43 @@
 // # Case-insensitive names
 //
 // Unless Options.CaseSensitive, each component is tried as given, then
-// matched with Unicode simple folding (strings.EqualFold semantics) through
-// a per-directory name index. The index is cached by the directory's
+// matched with Unicode simple folding (strings.EqualFold semantics on valid
+// UTF-8; bytes that are not UTF-8 match only themselves) through a
+// per-directory name index. The index is cached by the directory's
 // (dev, ino), validated on each use against its mtime, ctime, size and
 // link count (one fstat), updated in place by this FS's own creates,
 // renames and removes, and rebuilt by reading the directory only when
-// something else changed it. A create of a new name in a directory of any
-// size costs an fstatat, an fstat, a map lookup and the create itself. The
-// index lock is held from the check to the create (and across renames and
-// removes), so the index is always exact with respect to this FS's own
-// changes, and two differently cased creates of one name through one FS
-// cannot both succeed. Changes by other processes are seen when the
-// directory's stamp differs from the one recorded after our last change or
-// scan; stamps are compared for inequality only, since directory
-// timestamps are not monotonic on multigrain-timestamp kernels (observed
-// on 6.18 ext4). A foreign change that leaves the stamp equal (same clock
-// tick as our own last change, on file systems with coarse timestamps) or
-// that falls between our change and our re-stat is missed until the
-// directory changes again.
+// something else changed it (DirScans counts the rebuilds). The cache is
+// bounded (2048 directories, about a million names) and evicts beyond.
+//
+// A create of a new name costs, whatever the size of the directory, an
+// fstat to validate the index, a map lookup, the openat2 itself and an
+// fstat to record the directory's new stamp: 9-10 µs on tmpfs at 10,000+
+// entries in the development VM, where the bare openat+close takes 5.5-7
+// µs (BenchmarkCreate10k). The index lock is held from the check to the
+// create (and across renames and removes), so the index is always exact
+// with respect to this FS's own changes, and two differently cased creates
+// of one name through one FS cannot both succeed; the O_EXCL create
+// catches anyone else.
+//
+// Changes by other processes are seen when the directory's stamp differs
+// from the one recorded after our last change or scan. Stamps are compared
+// for inequality only, since directory timestamps are not monotonic on
+// multigrain-timestamp kernels (observed on 6.18 ext4). A foreign change
+// that leaves the stamp equal (within one clock tick of our own last
+// change, on file systems with coarse timestamps) or that falls between
+// our change and our re-stat is missed until the directory changes again;
+// exact names are always looked up on disk first, so this only affects
+// names given in another case.
 //
 // # Metadata
 //
 // DOS attributes and the creation time live in one xattr per file,
 // XattrDOS, a 16-byte versioned record (see dosRecord). Where the file
 // system has no user xattrs (ENOTSUP on the first write), they are kept in
-// memory keyed by (dev, ino) for the life of the FS instead. Info.FileID
-// is the inode number. SMB extended attributes and alternate data streams
+// memory keyed by (dev, ino) for the life of the FS instead. The creation
+// time is the stored one (SetTimes) if any, else statx btime, else the
+// earliest of the other times. Info.FileID is the inode number. SMB extended attributes and alternate data streams
 // are user xattrs under XattrEAPrefix and XattrStreamPrefix.
 //
 // # Errors
@@ -70,5 +81,9 @@
 //
 // FS and File are safe for concurrent use. The FS holds no global lock on
 // the data path: the index cache has a short map lock and one lock per
-// directory index; DOS-attribute updates are serialized per inode (striped).
+// directory index (two, taken in (dev, ino) order, for a rename); DOS
+// attribute updates are serialized per inode (striped). A File counts the
+// operations using its fd, so Close never lets the fd number be reused
+// under one of them. FS.Close waits for operations in flight; files stay
+// usable after it, except ReadDir.
 package vfs
