@@ -332,7 +332,7 @@ func (c *conn) decrypt(msg []byte) ([]byte, *session, error) {
 	if sess == nil || sess.decrypter() == nil {
 		return nil, nil, connErr("transform-unknown-session", fmt.Errorf("session %#x", id))
 	}
-	pt, err := sess.decrypter().Open(nil, msg)
+	pt, err := crypt.OpenInPlace(sess.decrypter(), msg)
 	if err != nil {
 		return nil, nil, connErr("decrypt-failed", err)
 	}
@@ -350,6 +350,17 @@ func (c *conn) send(chain []byte, enc *session) error {
 		return c.t.WriteMessage(out)
 	}
 	return c.t.WriteMessage(chain)
+}
+
+const transformHeaderSize = crypt.TransformHeaderSize
+
+// sendSealed seals buf[transformHeaderSize:] in place and sends it.
+func (c *conn) sendSealed(buf []byte, enc *session) error {
+	e := enc.encrypter()
+	if e == nil {
+		return connErr("no-encryption-key", nil)
+	}
+	return c.t.WriteMessage(crypt.SealInPlace(e, buf, enc.id))
 }
 
 func (c *conn) registerSync(reqs []*request) {

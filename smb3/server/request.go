@@ -118,10 +118,14 @@ func init() {
 // responses as one chain.
 func (c *conn) runChain(reqs []*request) error {
 	run := &chainRun{c: c, first: reqs[0], last: reqs[len(reqs)-1], encSess: reqs[0].encSess, out: make([]byte, 0, 1024)}
+	if run.encSess != nil {
+		// Headroom for the TRANSFORM_HEADER, so the chain is sealed in place.
+		run.out = append(run.out, make([]byte, transformHeaderSize)...)
+	}
 	var st chainState
-	for i, r := range reqs {
-		if i > 0 {
-			for len(run.out)%8 != 0 {
+	for _, r := range reqs {
+		if len(run.starts) > 0 {
+			for (len(run.out)-run.starts[0])%8 != 0 {
 				run.out = append(run.out, 0)
 			}
 		}
@@ -181,10 +185,14 @@ func (run *chainRun) flush() error {
 			hr.Update(run.out[s:end])
 		}
 	}
-	chain := run.out[first:]
 	reqs := run.reqs[run.sent:]
 	run.sent = len(run.starts)
-	err := run.c.send(chain, run.encSess)
+	var err error
+	if run.encSess != nil && first >= transformHeaderSize {
+		err = run.c.sendSealed(run.out[first-transformHeaderSize:], run.encSess)
+	} else {
+		err = run.c.send(run.out[first:], run.encSess)
+	}
 	for _, r := range reqs {
 		if r.after != nil {
 			r.after()
@@ -383,8 +391,12 @@ func (r *request) goAsync(out []byte) []byte {
 	run.out = wire.AppendErrorResponse(run.out, nil)
 	run.flush()
 	// Continue r's response in a fresh chain of its own.
-	run.out = append(run.out[:0], saved...)
-	run.starts = []int{0}
+	run.out = run.out[:0]
+	if run.encSess != nil {
+		run.out = append(run.out, make([]byte, transformHeaderSize)...)
+	}
+	run.starts = []int{len(run.out)}
+	run.out = append(run.out, saved...)
 	run.reqs = []*request{r}
 	run.sent = 0
 	return run.out

@@ -56,7 +56,7 @@ type Conn struct {
 
 // NewConn wraps a net.Conn.
 func NewConn(c net.Conn) *Conn {
-	tc := &Conn{c: c, r: bufio.NewReaderSize(c, 64<<10)}
+	tc := &Conn{c: c, r: bufio.NewReaderSize(c, 8<<10)}
 	tc.max.Store(MaxFrame)
 	return tc
 }
