@@ -1248,3 +1248,66 @@ func TestDOSRecord(t *testing.T) {
 		}
 	}
 }
+
+func TestSymlinkLoop(t *testing.T) {
+	resolvers(t, Options{}, func(t *testing.T, fsys *FS, root, _ string) {
+		mustSymlink(t, "b", filepath.Join(root, "a"))
+		mustSymlink(t, "a", filepath.Join(root, "b"))
+		for _, n := range []string{"a", "A", "a/x"} {
+			_, _, err := fsys.OpenFile(n, OpenFlags{}, 0)
+			if errno(err) != syscall.ELOOP {
+				t.Errorf("%s: %v, want ELOOP", n, err)
+			}
+		}
+	})
+}
+
+// TestConcurrentCrossRename moves files both ways between two directories
+// at once: the two index locks must be taken in one order.
+func TestConcurrentCrossRename(t *testing.T) {
+	fsys, root, _ := testShare(t, Options{})
+	for _, d := range []string{"A", "B"} {
+		os.Mkdir(filepath.Join(root, d), 0o755)
+	}
+	const per = 100
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			from, to := "a", "b"
+			if g%2 == 1 {
+				from, to = to, from
+			}
+			for i := range per {
+				n := fmt.Sprintf("f-%d-%d", g, i)
+				f, _, err := fsys.OpenFile(from+"/"+n, OpenFlags{Create: true, Excl: true}, 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				f.Close()
+				if err := fsys.Rename(from+"/"+n, strings.ToUpper(to+"/"+n), false); err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := fsys.Stat(to + "/" + n); err != nil {
+					t.Error(err)
+				}
+				if _, err := fsys.Stat(from + "/" + n); !errors.Is(err, iofs.ErrNotExist) {
+					t.Errorf("%s/%s still there: %v", from, n, err)
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		t.Fatal("deadlock")
+	}
+	if a, b := len(listDir(t, filepath.Join(root, "A"))), len(listDir(t, filepath.Join(root, "B"))); a != 2*per || b != 2*per {
+		t.Errorf("A has %d, B has %d", a, b)
+	}
+}
