@@ -5,7 +5,6 @@ package vfs
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -312,8 +311,10 @@ func renameat2(olddir int, oldname string, newdir int, newname string, flags uin
 	return err
 }
 
+// tempName is a name for the moment between linkat and renameat when
+// Link replaces a target; it is never left behind.
 func tempName() string {
-	var b [8]byte
+	var b [12]byte
 	rand.Read(b[:])
-	return ".smb3d-tmp-" + hex.EncodeToString(b[:]) + "-" + strconv.Itoa(len(b))
+	return ".smb3d-tmp-" + hex.EncodeToString(b[:])
 }
