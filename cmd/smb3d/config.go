@@ -13,6 +13,7 @@ import (
 
 	"smb3d/smb3/server"
 	"smb3d/smb3/wire"
+	"smb3d/transport/netif"
 )
 
 // Config is the parsed configuration file: an smb.conf-like INI format with a
@@ -28,6 +29,8 @@ type Config struct {
 	MinProtocol     wire.Dialect
 	MaxProtocol     wire.Dialect
 	Multichannel    bool
+	Interfaces      []netif.Override // "interfaces = IF;capability=RSS,speed=N" lines
+	InterfaceNames  []string
 	GuestOK         bool
 	MaxConnections  int
 	MaxOpens        int
@@ -216,6 +219,15 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 				cfg.MaxProtocol = d
 			case "multichannel", "server multi channel support":
 				cfg.Multichannel, err = boolVal()
+			case "interfaces":
+				for _, item := range strings.Fields(strings.Trim(val, `"`)) {
+					o, e := netif.ParseOverride(strings.Trim(item, `"`))
+					if e != nil {
+						return nil, errf("%v", e)
+					}
+					cfg.Interfaces = append(cfg.Interfaces, o)
+					cfg.InterfaceNames = append(cfg.InterfaceNames, o.Name)
+				}
 			case "guest ok", "map to guest":
 				if key == "map to guest" {
 					cfg.GuestOK = strings.EqualFold(val, "bad user")

@@ -20,9 +20,12 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"smb3d/smb3/auth"
+	"smb3d/smb3/fscc"
 	"smb3d/smb3/server"
+	"smb3d/transport/netif"
 	"smb3d/transport/tcp"
 )
 
@@ -146,6 +149,7 @@ func run(cfg *Config, ready func()) error {
 		MaxOpensPerSession: cfg.MaxOpens,
 		AuthTimeout:        secs(cfg.AuthTimeout),
 		Logger:             log,
+		Interfaces:         interfaceProvider(cfg),
 	})
 	if err != nil {
 		return err
@@ -314,4 +318,28 @@ func randomPassword(n int) string {
 		b[i] = chars[k.Int64()]
 	}
 	return string(b)
+}
+
+// interfaceProvider answers FSCTL_QUERY_NETWORK_INTERFACE_INFO from the
+// live interfaces (re-read at most every few seconds).
+func interfaceProvider(cfg *Config) func() ([]fscc.NetworkInterface, error) {
+	if !cfg.Multichannel {
+		return nil
+	}
+	var mu sync.Mutex
+	var cached []fscc.NetworkInterface
+	var at time.Time
+	return func() ([]fscc.NetworkInterface, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if cached != nil && time.Since(at) < 5*time.Second {
+			return cached, nil
+		}
+		ifs, err := netif.Discover(netif.Options{Only: cfg.InterfaceNames, Overrides: cfg.Interfaces})
+		if err != nil {
+			return nil, err
+		}
+		cached, at = netif.ToFSCC(ifs), time.Now()
+		return cached, nil
+	}
 }
