@@ -81,7 +81,9 @@ type Options struct {
 	// RDMAListening reports whether the SMB-Direct listener serves the
 	// named netdev; an interface is advertised RDMA-capable only then.
 	RDMAListening func(ifname string) bool
-	// Only restricts discovery to these interface names (empty: all).
+	// Only restricts discovery to these interface names (empty: all). The
+	// loopback interface is advertised only when named here (for tests
+	// that must stay on 127.0.0.1).
 	Only []string
 	// Overrides correct speed and capabilities per interface.
 	Overrides []Override

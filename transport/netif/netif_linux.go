@@ -23,7 +23,10 @@ func Discover(opts Options) ([]Interface, error) {
 	var out []Interface
 	for _, l := range links {
 		a := l.Attrs()
-		if a.Flags&unix.IFF_LOOPBACK != 0 || a.Flags&unix.IFF_UP == 0 {
+		named := slices.Contains(opts.Only, a.Name)
+		loop := a.Flags&unix.IFF_LOOPBACK != 0
+		if loop && !named || a.Flags&unix.IFF_UP == 0 {
+			// The loopback is advertised only when named (tests).
 			continue
 		}
 		if a.OperState != netlink.OperUp && a.OperState != netlink.OperUnknown {
@@ -43,7 +46,7 @@ func Discover(opts Options) ([]Interface, error) {
 				continue
 			}
 			ip = ip.Unmap()
-			if advertisable(ip) {
+			if advertisable(ip) || loop && ip.IsLoopback() {
 				ifc.Addrs = append(ifc.Addrs, ip)
 			}
 		}
