@@ -22,7 +22,7 @@ type FS struct {
 	root    int // O_PATH|O_DIRECTORY fd of the share root
 	rootKey devIno
 	opts    Options
-	umask   uint32 // process umask at Open, -1 as ^0 if unknown
+	umask   uint32 // process umask at Open; all ones if unknown (then every create re-applies its mode)
 	procFD  bool   // /proc/self/fd/N can reach O_PATH fds (for xattrs)
 	// noOpenat2 selects the user-space resolver when openat2(2) is
 	// missing (kernel < 5.6, or a seccomp filter); tests set it too.
@@ -53,6 +53,8 @@ type FS struct {
 }
 
 // Open opens a share rooted at dir, which must exist and be a directory.
+// The root is held as an O_PATH fd for the life of the FS: renaming dir
+// afterwards does not matter. Open probes openat2 and /proc/self/fd once.
 func Open(dir string, opts Options) (*FS, error) {
 	fd, err := ignoringEINTR(func() (int, error) {
 		return unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
