@@ -1,12 +1,268 @@
 package server
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"smb3d/smb3/fscc"
 	"smb3d/smb3/wire"
 )
 
-// handleChangeNotify is SMB2 CHANGE_NOTIFY (MS-SMB2 3.3.5.19). The request
-// goes async and completes when it is cancelled or its open is closed;
-// change events themselves come with the inotify watcher (issue 4).
+// The change-notify engine: one inotify instance per server. A directory
+// open that issues CHANGE_NOTIFY gets a notifyWatch; its events are buffered
+// between requests (as Windows does) and complete the pending request.
+
+const (
+	maxNotifyPending = 4096  // buffered events per watch before it reports overflow
+	maxTreeWatchDirs = 20000 // directories a WATCH_TREE request may watch
+	inotifyMask      = unix.IN_CREATE | unix.IN_DELETE | unix.IN_MOVED_FROM | unix.IN_MOVED_TO |
+		unix.IN_MODIFY | unix.IN_ATTRIB | unix.IN_DONT_FOLLOW | unix.IN_ONLYDIR | unix.IN_EXCL_UNLINK
+)
+
+type notifier struct {
+	srv  *Server
+	once sync.Once
+	fd   int
+	err  error
+
+	mu  sync.Mutex
+	wds map[int32]*watchDir
+}
+
+// watchDir is one inotify watch: a directory and the watches that see it.
+type watchDir struct {
+	wd       int32
+	abs      string // absolute path
+	rel      string // share-relative path ('/' separators)
+	watchers map[*notifyWatch]struct{}
+}
+
+// notifyWatch is the notify state of one directory open.
+type notifyWatch struct {
+	o      *open
+	root   string // share-relative path of the watched directory
+	filter uint32
+	tree   bool
+	dirs   []*watchDir
+
+	mu       sync.Mutex
+	pending  []fscc.Notify
+	overflow bool
+	wake     chan struct{}
+}
+
+func (n *notifier) start() error {
+	n.once.Do(func() {
+		fd, err := unix.InotifyInit1(unix.IN_CLOEXEC)
+		if err != nil {
+			n.err = os.NewSyscallError("inotify_init1", err)
+			return
+		}
+		n.fd = fd
+		n.wds = make(map[int32]*watchDir)
+		go n.readLoop()
+	})
+	return n.err
+}
+
+// watch registers w on dir (absolute and share-relative paths).
+func (n *notifier) watch(w *notifyWatch, abs, rel string) error {
+	wd, err := unix.InotifyAddWatch(n.fd, abs, inotifyMask)
+	if err != nil {
+		return os.NewSyscallError("inotify_add_watch", err)
+	}
+	n.mu.Lock()
+	d := n.wds[int32(wd)]
+	if d == nil {
+		d = &watchDir{wd: int32(wd), abs: abs, rel: rel, watchers: map[*notifyWatch]struct{}{}}
+		n.wds[int32(wd)] = d
+	}
+	d.abs, d.rel = abs, rel
+	d.watchers[w] = struct{}{}
+	n.mu.Unlock()
+	w.dirs = append(w.dirs, d)
+	return nil
+}
+
+// unwatch removes w from every directory it watches.
+func (n *notifier) unwatch(w *notifyWatch) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, d := range w.dirs {
+		delete(d.watchers, w)
+		if len(d.watchers) == 0 {
+			unix.InotifyRmWatch(n.fd, uint32(d.wd))
+			delete(n.wds, d.wd)
+		}
+	}
+	w.dirs = nil
+}
+
+func (n *notifier) readLoop() {
+	buf := make([]byte, 64<<10)
+	for {
+		k, err := unix.Read(n.fd, buf)
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			n.srv.log.Error("inotify read failed; change notify stops", "err", err)
+			return
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= k; {
+			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
+			nameLen := int(ev.Len)
+			name := ""
+			if nameLen > 0 && off+unix.SizeofInotifyEvent+nameLen <= k {
+				name = strings.TrimRight(string(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+nameLen]), "\x00")
+			}
+			n.dispatch(ev.Wd, ev.Mask, name)
+			off += unix.SizeofInotifyEvent + nameLen
+		}
+	}
+}
+
+// eventAction maps an inotify event to a FILE_ACTION and the completion
+// filter bits that select it (MS-FSA 2.1.4.17).
+func eventAction(mask uint32) (action, filter uint32) {
+	dir := mask&unix.IN_ISDIR != 0
+	name := uint32(fscc.FileNotifyChangeFileName)
+	if dir {
+		name = fscc.FileNotifyChangeDirName
+	}
+	switch {
+	case mask&unix.IN_CREATE != 0:
+		return fscc.FileActionAdded, name
+	case mask&unix.IN_DELETE != 0:
+		return fscc.FileActionRemoved, name
+	case mask&unix.IN_MOVED_FROM != 0:
+		return fscc.FileActionRenamedOldName, name
+	case mask&unix.IN_MOVED_TO != 0:
+		return fscc.FileActionRenamedNewName, name
+	case mask&unix.IN_MODIFY != 0:
+		return fscc.FileActionModified, fscc.FileNotifyChangeSize | fscc.FileNotifyChangeLastWrite
+	case mask&unix.IN_ATTRIB != 0:
+		return fscc.FileActionModified, fscc.FileNotifyChangeAttributes | fscc.FileNotifyChangeLastAccess |
+			fscc.FileNotifyChangeCreation | fscc.FileNotifyChangeEA | fscc.FileNotifyChangeSecurity | fscc.FileNotifyChangeLastWrite
+	}
+	return 0, 0
+}
+
+func (n *notifier) dispatch(wd int32, mask uint32, name string) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if mask&unix.IN_Q_OVERFLOW != 0 {
+		for _, d := range n.wds {
+			for w := range d.watchers {
+				w.add(fscc.Notify{}, true)
+			}
+		}
+		return
+	}
+	d := n.wds[wd]
+	if d == nil || name == "" {
+		return
+	}
+	action, filter := eventAction(mask)
+	if action == 0 {
+		return
+	}
+	rel := joinRel(d.rel, name)
+	for w := range d.watchers {
+		if w.filter&filter == 0 {
+			continue
+		}
+		r := strings.TrimPrefix(rel, w.root)
+		r = strings.TrimPrefix(r, "/")
+		if !w.tree && strings.Contains(r, "/") {
+			continue
+		}
+		w.add(fscc.Notify{Action: action, Name: strings.ReplaceAll(r, "/", `\`)}, false)
+	}
+	// A new directory under a tree watch is watched too.
+	if mask&unix.IN_ISDIR != 0 && mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 {
+		var trees []*notifyWatch
+		for w := range d.watchers {
+			if w.tree {
+				trees = append(trees, w)
+			}
+		}
+		if len(trees) > 0 {
+			abs := filepath.Join(d.abs, name)
+			go func() {
+				for _, w := range trees {
+					n.watchTree(w, abs, rel)
+				}
+			}()
+		}
+	}
+}
+
+func joinRel(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// add buffers an event and wakes a waiting request.
+func (w *notifyWatch) add(ev fscc.Notify, overflow bool) {
+	w.mu.Lock()
+	if overflow || len(w.pending) >= maxNotifyPending {
+		w.overflow = true
+		w.pending = nil
+	} else {
+		w.pending = append(w.pending, ev)
+	}
+	ch := w.wake
+	w.wake = nil
+	w.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+}
+
+// take returns the buffered events, or a channel to wait on when none.
+func (w *notifyWatch) take() (evs []fscc.Notify, overflow bool, wait <-chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.pending) > 0 || w.overflow {
+		evs, overflow = w.pending, w.overflow
+		w.pending, w.overflow = nil, false
+		return evs, overflow, nil
+	}
+	if w.wake == nil {
+		w.wake = make(chan struct{})
+	}
+	return nil, false, w.wake
+}
+
+// watchTree watches dir and every directory below it.
+func (n *notifier) watchTree(w *notifyWatch, abs, rel string) {
+	count := 0
+	filepath.WalkDir(abs, func(p string, de os.DirEntry, err error) error {
+		if err != nil || !de.IsDir() {
+			return nil
+		}
+		if count++; count > maxTreeWatchDirs {
+			return filepath.SkipAll
+		}
+		r, _ := filepath.Rel(abs, p)
+		sub := rel
+		if r != "." {
+			sub = joinRel(rel, filepath.ToSlash(r))
+		}
+		n.watch(w, p, sub)
+		return nil
+	})
+}
+
+// handleChangeNotify is SMB2 CHANGE_NOTIFY (MS-SMB2 3.3.5.19).
 func handleChangeNotify(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	req := wire.ChangeNotifyRequest(r.msg)
 	o, status := r.lookupOpen(st, req.FileID())
@@ -19,19 +275,76 @@ func handleChangeNotify(r *request, st *chainState, out []byte) ([]byte, wire.St
 	if o.access&fileReadData == 0 {
 		return out, wire.StatusAccessDenied
 	}
-	if req.OutputBufferLength() > r.c.srv.cfg.MaxTransactSize {
+	maxOut := req.OutputBufferLength()
+	if maxOut > r.c.srv.cfg.MaxTransactSize {
 		return out, wire.StatusInvalidParameter
 	}
-	if !r.canGoAsync() {
-		return out, wire.StatusInternalError
+	w, status := r.c.srv.notifyWatchFor(o, req.CompletionFilter(), req.Flags()&wire.NotifyWatchTree != 0)
+	if status != 0 {
+		return out, status
 	}
-	out = r.goAsync(out)
-	ctx := r.context()
-	closed := o.closedChan()
-	select {
-	case <-ctx.Done():
-		return out, wire.StatusCancelled
-	case <-closed:
-		return out, wire.StatusNotifyCleanup
+	evs, overflow, wait := w.take()
+	if wait != nil {
+		if !r.canGoAsync() {
+			return out, wire.StatusInternalError
+		}
+		out = r.goAsync(out)
+		ctx := r.context()
+		closed := o.closedChan()
+		select {
+		case <-ctx.Done():
+			return out, wire.StatusCancelled
+		case <-closed:
+			return out, wire.StatusNotifyCleanup
+		case <-wait:
+		}
+		evs, overflow, _ = w.take()
 	}
+	if overflow {
+		return out, wire.StatusNotifyEnumDir
+	}
+	data, ovf := fscc.AppendNotifyInformation(nil, evs, int(maxOut))
+	if ovf {
+		// MS-SMB2 3.3.5.19: the changes do not fit: tell the client to
+		// enumerate the directory.
+		return out, wire.StatusNotifyEnumDir
+	}
+	return wire.AppendBufferResponse(out, data), wire.StatusSuccess
+}
+
+// notifyWatchFor returns o's watch, creating it (and its inotify watches) on
+// the first CHANGE_NOTIFY.
+func (s *Server) notifyWatchFor(o *open, filter uint32, tree bool) (*notifyWatch, wire.Status) {
+	o.mu.Lock()
+	w := o.nw
+	o.mu.Unlock()
+	if w != nil {
+		w.mu.Lock()
+		w.filter = filter
+		w.mu.Unlock()
+		return w, 0
+	}
+	if err := s.notify.start(); err != nil {
+		return nil, wire.StatusNotSupported
+	}
+	s.nodes.mu.Lock()
+	rel := o.node.path
+	s.nodes.mu.Unlock()
+	abs := filepath.Join(o.tree.share.cfg.Path, filepath.FromSlash(rel))
+	w = &notifyWatch{o: o, root: rel, filter: filter, tree: tree}
+	if tree {
+		s.notify.watchTree(w, abs, rel)
+	} else if err := s.notify.watch(w, abs, rel); err != nil {
+		s.log.Warn("change notify: watch failed", "path", rel, "err", err)
+		return nil, statusOf(err)
+	}
+	o.mu.Lock()
+	if o.nw != nil || o.closed {
+		o.mu.Unlock()
+		s.notify.unwatch(w)
+		return o.nw, 0
+	}
+	o.nw = w
+	o.mu.Unlock()
+	return w, 0
 }

@@ -23,6 +23,7 @@ type open struct {
 	mu         sync.Mutex
 	closed     bool
 	closedCh   chan struct{} // closed when the open closes
+	nw         *notifyWatch  // change-notify state, after the first CHANGE_NOTIFY
 	docOnClose bool          // FILE_DELETE_ON_CLOSE
 	position   int64
 	mode       uint32
@@ -152,6 +153,13 @@ func (s *Server) closeOpen(o *open) (vfs.Info, bool) {
 	o.mu.Unlock()
 	s.opens.remove(o)
 	s.locks.releaseOpen(o)
+	o.mu.Lock()
+	nw := o.nw
+	o.nw = nil
+	o.mu.Unlock()
+	if nw != nil {
+		s.notify.unwatch(nw)
+	}
 	o.sess.mu.Lock()
 	o.sess.nopens--
 	o.sess.mu.Unlock()

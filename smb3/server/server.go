@@ -92,6 +92,7 @@ type Server struct {
 	nextID atomic.Uint64
 
 	streamMu sync.Mutex // serializes read-modify-write of stream xattrs
+	notify   notifier
 
 	stats Stats
 }
@@ -167,6 +168,7 @@ func New(cfg Config) (*Server, error) {
 		leases:   make(map[leaseID]*lease),
 	}
 	s.opens.init()
+	s.notify.srv = s
 	s.nodes.init()
 	s.locks.init()
 	s.authCfg = &auth.Config{
