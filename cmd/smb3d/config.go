@@ -35,6 +35,8 @@ type Config struct {
 	MaxConnections  int
 	MaxOpens        int
 	AuthTimeout     int // seconds
+	MaxCredits      int
+	MaxConnMemoryMB int
 	LogLevel        slog.Level
 	Shares          []server.ShareConfig
 }
@@ -240,6 +242,13 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 				cfg.MaxOpens, err = intVal(1)
 			case "auth timeout":
 				cfg.AuthTimeout, err = intVal(1)
+			case "max credits", "smb2 max credits":
+				cfg.MaxCredits, err = intVal(1)
+				if err == nil && cfg.MaxCredits > 65535 {
+					return nil, errf("max credits: %d is above 65535", cfg.MaxCredits)
+				}
+			case "max connection memory":
+				cfg.MaxConnMemoryMB, err = intVal(1)
 			case "log level":
 				if e := cfg.LogLevel.UnmarshalText([]byte(val)); e != nil {
 					return nil, errf("log level: %q is not debug, info, warn or error", val)

@@ -150,6 +150,8 @@ func run(cfg *Config, ready func()) error {
 		AuthTimeout:        secs(cfg.AuthTimeout),
 		Logger:             log,
 		Interfaces:         interfaceProvider(cfg),
+		MaxCredits:         uint16(cfg.MaxCredits),
+		MaxConnMemory:      int64(cfg.MaxConnMemoryMB) << 20,
 	})
 	if err != nil {
 		return err

@@ -55,6 +55,11 @@ type conn struct {
 	channels map[uint64]*channel
 	binds    map[uint64]*bindState // session bindings in progress
 
+	// Memory budget: bytes of requests and expected responses in flight.
+	memMu   sync.Mutex
+	memCond *sync.Cond
+	memUsed int64
+
 	closeOnce sync.Once
 	done      chan struct{}
 	inflight  sync.WaitGroup
@@ -81,6 +86,7 @@ func newConn(s *Server, t transport.Conn) *conn {
 		done:     make(chan struct{}),
 		sem:      make(chan struct{}, 512),
 	}
+	c.memCond = sync.NewCond(&c.memMu)
 	t.SetMaxMessage(maxPreAuthMessage)
 	return c
 }
@@ -130,6 +136,7 @@ func (c *conn) serve() {
 func (c *conn) close(err error) {
 	c.closeOnce.Do(func() {
 		close(c.done)
+		c.memCond.Broadcast()
 		c.t.Close()
 		var ce *ConnError
 		switch {
@@ -231,14 +238,50 @@ func (c *conn) receive(msg []byte) error {
 	case <-c.done:
 		return net.ErrClosed
 	}
+	cost := int64(len(msg))
+	for _, r := range reqs {
+		if r.hdr.Command() == wire.CmdRead && len(r.msg) >= wire.HeaderSize+8 {
+			cost += int64(le.Uint32(r.msg[wire.HeaderSize+4:]))
+		}
+	}
+	if !c.acquireMem(cost) {
+		<-c.sem
+		return net.ErrClosed
+	}
 	c.inflight.Add(1)
 	go func() {
-		defer func() { <-c.sem; c.inflight.Done() }()
+		defer func() { c.releaseMem(cost); <-c.sem; c.inflight.Done() }()
 		if err := c.runChain(reqs); err != nil {
 			c.close(err)
 		}
 	}()
 	return nil
+}
+
+// acquireMem waits until cost bytes fit in the connection's memory budget
+// (a request bigger than the budget runs alone). It fails once the
+// connection is closed.
+func (c *conn) acquireMem(cost int64) bool {
+	limit := c.srv.cfg.MaxConnMemory
+	c.memMu.Lock()
+	defer c.memMu.Unlock()
+	for c.memUsed > 0 && c.memUsed+cost > limit {
+		select {
+		case <-c.done:
+			return false
+		default:
+		}
+		c.memCond.Wait()
+	}
+	c.memUsed += cost
+	return true
+}
+
+func (c *conn) releaseMem(cost int64) {
+	c.memMu.Lock()
+	c.memUsed -= cost
+	c.memMu.Unlock()
+	c.memCond.Broadcast()
 }
 
 // chargeCredits checks a request's MessageId and CreditCharge against the

@@ -55,6 +55,7 @@ type Config struct {
 	Multichannel       bool
 	MaxConnections     int           // 0: 4096
 	MaxOpensPerSession int           // 0: 65536
+	MaxConnMemory      int64         // bytes of requests and responses in flight per connection; 0: 64 MiB
 	AuthTimeout        time.Duration // a connection that does not authenticate within it is dropped; 0: 60 s
 	IdleTimeout        time.Duration // an authenticated connection with no traffic; 0: none
 	// Ciphers in preference order (crypt.Cipher* ids); nil: AES-128-GCM, AES-128-CCM, AES-256-GCM, AES-256-CCM.
@@ -142,6 +143,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.MaxConnections == 0 {
 		cfg.MaxConnections = 4096
+	}
+	if cfg.MaxConnMemory == 0 {
+		cfg.MaxConnMemory = 64 << 20
 	}
 	if cfg.MaxOpensPerSession == 0 {
 		cfg.MaxOpensPerSession = 65536
