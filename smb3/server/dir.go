@@ -3,13 +3,10 @@ package server
 import (
 	"path"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
-
-	"golang.org/x/sys/unix"
 
 	"smb3d/smb3/fscc"
 	"smb3d/smb3/vfs"
@@ -47,7 +44,9 @@ type dirCursor struct {
 type dirEntry struct {
 	key     string // upper-cased name: the sort key
 	fi      fscc.FileInfo
-	regular bool // a regular file (see fixAllocSize)
+	dev     uint64
+	ctime   int64 // ns; keys the extras cache
+	regular bool  // a regular file (see fixAllocSize)
 }
 
 // dirStamp identifies a state of a directory's contents.
@@ -81,11 +80,6 @@ func dirClassHasShortName(class uint8) bool {
 		return true
 	}
 	return false
-}
-
-// dirClassHasEaSize reports whether entries of class carry EaSize.
-func dirClassHasEaSize(class uint8) bool {
-	return class != fscc.FileDirectoryInformation && class != fscc.FileNamesInformation
 }
 
 // handleQueryDirectory is SMB2 QUERY_DIRECTORY (MS-SMB2 3.3.5.18, MS-FSA
@@ -161,26 +155,28 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 		return out[:start], wire.StatusInvalidInfoClass
 	}
 	short := dirClassHasShortName(class)
-	eas := dirClassHasEaSize(class)
+	extras := class != fscc.FileNamesInformation
 	dirfd := o.f.Fd()
 	for cur.pos < len(cur.entries) {
 		e := &cur.entries[cur.pos]
 		dot := cur.pos < cur.ndots
-		if !fresh && !dot && !entryExists(dirfd, e.fi.Name) {
-			cur.pos++
-			continue
-		}
 		fi := e.fi
+		if !dot {
+			var ok bool
+			if extras {
+				ok = fillExtras(dirfd, e, &fi, !fresh)
+			} else {
+				ok = fresh || entryExists(dirfd, fi.Name)
+			}
+			if !ok {
+				cur.pos++
+				continue
+			}
+			if short {
+				fi.ShortName = shortName(fi.Name)
+			}
+		}
 		fi.FileIndex = cur.ordinal
-		if short && !dot {
-			fi.ShortName = shortName(fi.Name)
-		}
-		if eas && !dot {
-			fi.EASize = eaSizeAt(dirfd, fi.Name)
-		}
-		if e.regular && !dot {
-			fixAllocSize(&fi, -1, openEntry(dirfd, fi.Name))
-		}
 		if !w.Add(&fi) {
 			break
 		}
@@ -250,13 +246,6 @@ func entryLess(k1, n1, k2, n2 string) bool {
 	return n1 < n2
 }
 
-// entryExists reports whether name is still in the directory dirfd.
-func entryExists(dirfd int, name string) bool {
-	var st unix.Stat_t
-	err := unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-	return err != unix.ENOENT && err != unix.ENOTDIR
-}
-
 // listDir takes the snapshot of o's directory for pattern: "." and ".."
 // first when they match, then the matching entries sorted by name.
 func listDir(o *open, pattern string) (*dirCursor, wire.Status) {
@@ -275,7 +264,7 @@ func listDir(o *open, pattern string) (*dirCursor, wire.Status) {
 			fi.EndOfFile = 0
 		}
 		applyTimeOverrides(&fi, in)
-		return dirEntry{key: strings.ToUpper(name), fi: fi, regular: isRegular(in)}
+		return dirEntry{key: strings.ToUpper(name), fi: fi, dev: in.Dev, ctime: in.Change.UnixNano(), regular: isRegular(in)}
 	}
 	if !hasWildcard(pattern) {
 		// A plain name: look it up directly rather than reading the
@@ -347,55 +336,6 @@ func validEntryName(name string) bool {
 		}
 	}
 	return true
-}
-
-// eaSizeAt returns the EaSize of entry name of directory dirfd: the size of
-// its extended attributes in FILE_FULL_EA_INFORMATION form, as
-// FileEaInformation reports (MS-FSCC 2.4.13). It costs one listxattr for a
-// file without EAs.
-func eaSizeAt(dirfd int, name string) uint32 {
-	p := "/proc/self/fd/" + strconv.Itoa(dirfd) + "/" + name
-	var buf [512]byte
-	n, err := unix.Llistxattr(p, buf[:])
-	var names []byte
-	switch {
-	case err == unix.ERANGE:
-		sz, err := unix.Llistxattr(p, nil)
-		if err != nil || sz <= 0 {
-			return 0
-		}
-		names = make([]byte, sz+64)
-		if n, err = unix.Llistxattr(p, names); err != nil {
-			return 0
-		}
-		names = names[:n]
-	case err != nil:
-		return 0
-	default:
-		names = buf[:n]
-	}
-	var list []fscc.FullEa
-	for len(names) > 0 {
-		i := strings.IndexByte(string(names), 0)
-		if i < 0 {
-			break
-		}
-		x := string(names[:i])
-		names = names[i+1:]
-		ea, ok := strings.CutPrefix(x, vfs.XattrEAPrefix)
-		if !ok || ea == "" {
-			continue
-		}
-		sz, err := unix.Lgetxattr(p, x, nil)
-		if err != nil {
-			continue
-		}
-		list = append(list, fscc.FullEa{Name: ea, Value: make([]byte, sz)})
-	}
-	if len(list) == 0 {
-		return 0
-	}
-	return uint32(fscc.FullEaListLen(list))
 }
 
 func hasWildcard(p string) bool { return strings.ContainsAny(p, `*?<>"`) }

@@ -71,7 +71,7 @@ func (o *open) fileInfo() (fscc.FileInfo, *vfs.Info, error) {
 	}
 	applyTimeOverrides(&fi, &info)
 	if _, stream := o.f.(*streamFile); !stream && isRegular(&info) {
-		fixAllocSize(&fi, o.f.Fd(), nil)
+		fixAllocSize(&fi, o.f.Fd())
 	}
 	if eas, err := o.f.ListEAs(); err == nil && len(eas) > 0 {
 		fi.EASize = uint32(fscc.FullEaListLen(fullEas(eas)))

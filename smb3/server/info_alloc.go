@@ -21,28 +21,12 @@ import (
 // isRegular reports whether in describes a regular file.
 func isRegular(in *vfs.Info) bool { return !in.IsDir && in.Mode&unix.S_IFMT == unix.S_IFREG }
 
-// fixAllocSize corrects fi.AllocationSize of a regular file, open as fd (or
-// not open: fd < 0, then openAt opens it).
-func fixAllocSize(fi *fscc.FileInfo, fd int, openAt func() (int, error)) {
+// fixAllocSize corrects fi.AllocationSize of a regular file open as fd.
+func fixAllocSize(fi *fscc.FileInfo, fd int) {
 	if fi.AllocationSize <= (fi.EndOfFile+4095)&^4095 {
 		return
 	}
-	if fd < 0 {
-		var err error
-		if fd, err = openAt(); err != nil {
-			return
-		}
-		defer unix.Close(fd)
-	}
 	if n, ok := dataAllocated(fd); ok {
 		fi.AllocationSize = n
-	}
-}
-
-// openEntry opens entry name of directory dirfd for reading its extent map,
-// without following a symlink or blocking on a FIFO.
-func openEntry(dirfd int, name string) func() (int, error) {
-	return func() (int, error) {
-		return unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	}
 }
