@@ -130,9 +130,9 @@ int smb3d_post_recv(struct ibv_qp *qp, int n, const struct smb3d_recv_wr *wrs,
 	return rc;
 }
 
-int smb3d_query_gid_ex(struct ibv_context *ctx, uint32_t port, uint32_t index,
-                       struct ibv_gid_entry *entry) {
-	return ibv_query_gid_ex(ctx, port, index, entry, 0);
+ssize_t smb3d_query_gid_table(struct ibv_context *ctx, struct ibv_gid_entry *entries,
+                              size_t max_entries) {
+	return ibv_query_gid_table(ctx, entries, max_entries, 0);
 }
 
 int smb3d_query_port(struct ibv_context *ctx, uint8_t port, struct ibv_port_attr *attr) {

@@ -11,6 +11,7 @@
 #define SMB3D_VERBS_H
 
 #include <stdint.h>
+#include <sys/types.h>
 #include <infiniband/verbs.h>
 #include <rdma/rdma_cma.h>
 
@@ -86,8 +87,8 @@ int smb3d_post_send(struct ibv_qp *qp, int n, const struct smb3d_send_wr *wrs,
                     const struct ibv_sge *sges, int *bad_index);
 int smb3d_post_recv(struct ibv_qp *qp, int n, const struct smb3d_recv_wr *wrs,
                     const struct ibv_sge *sges, int *bad_index);
-int smb3d_query_gid_ex(struct ibv_context *ctx, uint32_t port, uint32_t index,
-                       struct ibv_gid_entry *entry);
+ssize_t smb3d_query_gid_table(struct ibv_context *ctx, struct ibv_gid_entry *entries,
+                              size_t max_entries);
 int smb3d_query_port(struct ibv_context *ctx, uint8_t port, struct ibv_port_attr *attr);
 int smb3d_qp_to_error(struct ibv_qp *qp);
 int smb3d_qp_state(struct ibv_qp *qp);

@@ -176,28 +176,38 @@ func queryDevice(ctx *C.struct_ibv_context) (DeviceInfo, error) {
 	}
 	// node_guid is big-endian in memory: copy its bytes as they are
 	*(*[8]byte)(unsafe.Pointer(&info.NodeGUID)) = *(*[8]byte)(unsafe.Pointer(&a.node_guid))
+	tableLen := 0
 	for p := 1; p <= int(a.phys_port_cnt); p++ {
 		var pa C.struct_ibv_port_attr
 		if rc := C.smb3d_query_port(ctx, C.uint8_t(p), &pa); rc != 0 {
 			return info, verbErr("ibv_query_port", syscall.Errno(rc))
 		}
-		pi := PortInfo{
+		info.Ports = append(info.Ports, PortInfo{
 			Port:      p,
 			State:     PortState(pa.state),
 			LinkLayer: LinkLayer(pa.link_layer),
 			ActiveMTU: MTU(pa.active_mtu),
 			MaxMTU:    MTU(pa.max_mtu),
+		})
+		tableLen += int(pa.gid_tbl_len)
+	}
+	if tableLen == 0 {
+		return info, nil
+	}
+	// the valid GID entries of all ports in one call
+	entries := make([]C.struct_ibv_gid_entry, tableLen)
+	n, err := C.smb3d_query_gid_table(ctx, &entries[0], C.size_t(len(entries)))
+	if n < 0 {
+		return info, verbErr("ibv_query_gid_table", errnoOf(err))
+	}
+	for _, e := range entries[:n] {
+		p := int(e.port_num)
+		if p < 1 || p > len(info.Ports) {
+			continue
 		}
-		for i := 0; i < int(pa.gid_tbl_len); i++ {
-			var e C.struct_ibv_gid_entry
-			if rc := C.smb3d_query_gid_ex(ctx, C.uint32_t(p), C.uint32_t(i), &e); rc != 0 {
-				continue // ENODATA: empty entry
-			}
-			g := GIDEntry{Index: int(e.gid_index), Type: GIDType(e.gid_type), IfIndex: int(e.ndev_ifindex)}
-			copy(g.GID[:], C.GoBytes(unsafe.Pointer(&e.gid), 16))
-			pi.GIDs = append(pi.GIDs, g)
-		}
-		info.Ports = append(info.Ports, pi)
+		g := GIDEntry{Index: int(e.gid_index), Type: GIDType(e.gid_type), IfIndex: int(e.ndev_ifindex)}
+		g.GID = *(*[16]byte)(unsafe.Pointer(&e.gid))
+		info.Ports[p-1].GIDs = append(info.Ports[p-1].GIDs, g)
 	}
 	return info, nil
 }

@@ -77,7 +77,7 @@ download() {   # download <pkg=ver>...   into $CACHE/debs (skips existing)
   [ ${#need[@]} -eq 0 ] && return 0
   [ -n "${SOFTROCE_NO_APT:-}" ] && die "not cached: ${need[*]}"
   log "downloading ${need[*]}"
-  ( cd "$CACHE/debs" && { apt-get download -q -o APT::Sandbox::User=root "${need[@]}" >&2 || { apt_update; apt-get download -q -o APT::Sandbox::User=root "${need[@]}" >&2; }; } )
+  ( cd "$CACHE/debs" && { apt-get download -qq -o APT::Sandbox::User=root "${need[@]}" >&2 || { apt_update; apt-get download -qq -o APT::Sandbox::User=root "${need[@]}" >&2; }; } )
 }
 deb_of() { ls -t "$CACHE/debs/${1}_"*.deb 2>/dev/null | head -1; }
 pkg_version() { apt-cache show "$1" 2>/dev/null | awk '/^Version:/{print $2; exit}'; }
