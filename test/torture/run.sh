@@ -17,8 +17,9 @@
 # Options:
 #   -k FILE          expected-failure list (default test/torture/known-failures; for
 #                    --server samba, test/torture/known-failures.samba)
-#   -t SECS          wall-clock limit per suite (default 300). A killed run is TIMEOUT: the
-#                    hung subtest is reported as timeout and the rest of the suite is resumed
+#   -t SECS          wall-clock limit per suite (default 180; Samba needs 35 s at most here).
+#                    A killed run is TIMEOUT: the hung subtest is reported as timeout and the
+#                    rest of the suite is resumed
 #                    (at most --resumes times, default 2) so one hang hides nothing else;
 #                    the same when smbtorture itself dies of a signal (that subtest: error).
 #   --deadline SECS  limit for the whole run (default 2700); suites not started by then are
@@ -29,6 +30,8 @@
 #   --tsv FILE       also write the per-suite table of the server under test to FILE
 #   --keep           leave the servers started here running (their dirs are printed)
 # Known-failures format: one full subtest name per line, then '#' and the reason.
+# The table of a server other than Samba also shows Samba's pass count from
+# test/torture/samba-baseline.tsv and whether this server reaches it (issue 2's target).
 # Exit status: 0 no regression; 1 a subtest failed, errored or timed out that is not listed in
 # the known failures; 2 usage; 3 a server could not be started. A listed subtest that now passes
 # is reported ("now passing: X, remove it from known-failures") but does not fail the run.
@@ -36,7 +39,7 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SERVER="" HOST=127.0.0.1 PORT="" SHARE=share USERN=smbtest PASSW=Passw0rd.Test
-KNOWN="" TLIM=300 RESUMES=2 DEADLINE=2700 TARGET="" XARGS="" OUT="" TSV="" COMPARE=0 KEEP=0 SETB=0
+KNOWN="" TLIM=180 RESUMES=2 DEADLINE=2700 TARGET="" XARGS="" OUT="" TSV="" COMPARE=0 KEEP=0 SETB=0
 SUITES=()
 usage() { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -239,7 +242,16 @@ run_all "$LABEL" "$HOST" "$PORT" "$CONF"
 
 echo
 echo "== $LABEL (//$HOST:$PORT/$SHARE), $(smbtorture -V 2>/dev/null | head -1)"
-pretty < "$OUT/$LABEL/table.tsv"
+if [ "$SERVER" != samba ] && [ -f "$HERE/samba-baseline.tsv" ]; then
+    # with Samba's recorded pass count (setting A) and whether this server reaches it
+    awk -F'\t' 'FNR == NR { if ($1 !~ /^#/ && $1 != "suite") base[$1] = $3; next }
+                FNR == 1 { print $0 "\tsamba\t>=samba"; next }
+                { b = ($1 in base) ? base[$1] : "-"
+                  print $0 "\t" b "\t" (b == "-" ? "-" : ($3 >= b ? "yes" : "NO")) }' \
+        "$HERE/samba-baseline.tsv" "$OUT/$LABEL/table.tsv" | pretty
+else
+    pretty < "$OUT/$LABEL/table.tsv"
+fi
 [ -n "$TSV" ] && cp "$OUT/$LABEL/table.tsv" "$TSV"
 
 # --- side by side with Samba
@@ -276,22 +288,23 @@ if [ -f "$KNOWN" ]; then
 else
     echo "run.sh: no known-failures file $KNOWN: every failure is a regression" >&2
 fi
-REGRESS=0 NOWPASS=0
+REGRESS=0 NOWPASS=0 REGLIST="" NOWLIST=""
 while IFS=$'\t' read -r name st why; do
     case $st in
         fail|error|timeout)
             if [ -z "${KF[$name]:-}" ]; then
-                [ $REGRESS = 0 ] && echo && echo "REGRESSIONS (not in $(basename "$KNOWN")):"
-                printf '  %-8s %s  %s\n' "$(tr a-z A-Z <<<"$st")" "$name" "$why"
+                REGLIST+=$(printf '  %-8s %s  %s' "$(tr a-z A-Z <<<"$st")" "$name" "$why")$'\n'
                 REGRESS=$((REGRESS + 1))
             fi;;
         pass)
             if [ -n "${KF[$name]:-}" ]; then
-                echo "now passing: $name, remove it from $(basename "$KNOWN")"
+                NOWLIST+="now passing: $name, remove it from $(basename "$KNOWN")"$'\n'
                 NOWPASS=$((NOWPASS + 1))
             fi;;
     esac
 done < "$OUT/$LABEL/all.results"
+[ -n "$NOWLIST" ] && printf '\n%s' "$NOWLIST"
+[ -n "$REGLIST" ] && printf '\nREGRESSIONS (failed, not in %s):\n%s' "$(basename "$KNOWN")" "$REGLIST"
 echo
 echo "run.sh: $LABEL: $REGRESS regression(s), $NOWPASS known failure(s) now passing; logs in $OUT"
 [ $REGRESS = 0 ]
