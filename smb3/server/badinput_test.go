@@ -416,14 +416,16 @@ func TestPathEscapes(t *testing.T) {
 	must(os.Mkdir(filepath.Join(st.root, "a"), 0o755))
 	must(os.Symlink("/etc", filepath.Join(st.root, "etclink")))
 	must(os.Symlink(filepath.Join(st.outside, secretName), filepath.Join(st.root, "secretlink")))
-	must(os.Symlink("../outside", filepath.Join(st.root, "a", "up")))
+	must(os.Symlink("../../outside", filepath.Join(st.root, "a", "up")))
+	must(os.Symlink("../outside", filepath.Join(st.root, "a", "dangling")))
 	must(os.Symlink("../../outside/"+secretName, filepath.Join(st.root, "a", "relsecret")))
 	c := st.login()
 	syntaxBad := []wire.Status{wire.StatusObjectPathSyntaxBad}
-	// OBJECT_NAME_COLLISION is a refusal too, if the wrong one: see
-	// TestEscapingSymlinkStatus.
 	refused := []wire.Status{wire.StatusObjectPathSyntaxBad, wire.StatusAccessDenied, wire.StatusObjectNameNotFound,
-		wire.StatusObjectPathNotFound, wire.StatusObjectNameInvalid, wire.StatusInvalidParameter, wire.StatusObjectNameCollision}
+		wire.StatusObjectPathNotFound, wire.StatusObjectNameInvalid, wire.StatusInvalidParameter}
+	// A dangling link inside the share exists as a name, so OPEN_IF may
+	// also say it collides.
+	dangling := append(refused, wire.StatusObjectNameCollision)
 	for _, tc := range []struct {
 		name string
 		want []wire.Status
@@ -447,6 +449,8 @@ func TestPathEscapes(t *testing.T) {
 		{`a\relsecret`, refused},
 		{`ETCLINK\PASSWD`, refused},
 		{`a\up`, refused},
+		{`a\dangling`, dangling},
+		{`a\dangling\` + secretName, refused},
 		{"a\\..\x00\\x", refused},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -540,29 +544,11 @@ func TestRenameEscape(t *testing.T) {
 // runChain drops a no-response request from run.reqs before flush, so after
 // never runs: the client gets neither a response nor a disconnect.
 func TestSecondNegotiate(t *testing.T) {
-	t.Skip("BUG: a second NEGOTIATE is neither answered nor disconnected (r.after of a statusNoResponse request never runs); see TestSecondNegotiate")
+	knownBug(t, "BUG: a second NEGOTIATE is neither answered nor disconnected (r.after of a statusNoResponse request never runs); see TestSecondNegotiate")
 	st := newServerTester(t)
 	c := st.login()
 	c.send(c.negotiateRequest())
 	if s, err := c.expectDisconnect(false); err != nil || s != 0 {
 		t.Fatalf("want a disconnect, got %v (%v)", s, err)
-	}
-}
-
-// TestEscapingSymlinkStatus: OPEN_IF of a relative symlink to a directory
-// outside the share answers OBJECT_NAME_COLLISION (the backend's Stat says
-// "not there", then the exclusive create finds the link). Nothing leaks, but
-// the status should be a plain refusal (ACCESS_DENIED or
-// OBJECT_NAME_NOT_FOUND), as it is for FILE_OPEN and for absolute links.
-func TestEscapingSymlinkStatus(t *testing.T) {
-	t.Skip("BUG: OPEN_IF on an outside-pointing relative dir symlink returns STATUS_OBJECT_NAME_COLLISION; see TestEscapingSymlinkStatus")
-	st := newServerTester(t)
-	if err := os.Symlink("../outside", filepath.Join(st.root, "up")); err != nil {
-		t.Fatal(err)
-	}
-	c := st.login()
-	_, s := c.create("up", accessRead, fileOpenIf, 0)
-	if s != wire.StatusAccessDenied && s != wire.StatusObjectNameNotFound {
-		t.Errorf("OPEN_IF up: %v, want ACCESS_DENIED or OBJECT_NAME_NOT_FOUND", s)
 	}
 }

@@ -234,7 +234,7 @@ func TestAuthTimeout(t *testing.T) {
 // life of the server, and one unauthenticated connection can create one per
 // credit, thousands, each holding an NTLM context.
 func TestHalfAuthenticatedSessionsReleased(t *testing.T) {
-	t.Skip("BUG: in-progress sessions leak: never removed when the connection closes, unbounded per connection; see TestHalfAuthenticatedSessionsReleased")
+	knownBug(t, "BUG: in-progress sessions leak: never removed when the connection closes, unbounded per connection; see TestHalfAuthenticatedSessionsReleased")
 	st := newServerTester(t)
 	base := st.srv.NumSessions()
 	var wg sync.WaitGroup
