@@ -28,6 +28,8 @@
 #   -x ARGS          extra smbtorture arguments (word-split)
 #   -o DIR           where logs and results go (default a new /tmp/smb3d-torture.XXXX)
 #   --tsv FILE       also write the per-suite table of the server under test to FILE
+#   --record FILE    write every failing subtest of this run to FILE in known-failures format,
+#                    with smbtorture's message as the reason (a start for a new list: review it)
 #   --keep           leave the servers started here running (their dirs are printed)
 # Known-failures format: one full subtest name per line, then '#' and the reason.
 # The table of a server other than Samba also shows Samba's pass count from
@@ -39,7 +41,7 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SERVER="" HOST=127.0.0.1 PORT="" SHARE=share USERN=smbtest PASSW=Passw0rd.Test
-KNOWN="" TLIM=180 RESUMES=2 DEADLINE=2700 TARGET="" XARGS="" OUT="" TSV="" COMPARE=0 KEEP=0 SETB=0
+KNOWN="" TLIM=180 RESUMES=2 DEADLINE=2700 TARGET="" XARGS="" OUT="" TSV="" COMPARE=0 KEEP=0 SETB=0 RECORD=""
 SUITES=()
 usage() { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -58,6 +60,7 @@ while [ $# -gt 0 ]; do
         -x) XARGS=$2; shift;;
         -o) OUT=$2; shift;;
         --tsv) TSV=$2; shift;;
+        --record) RECORD=$2; shift;;
         --compare) COMPARE=1;;
         --keep) KEEP=1;;
         -B|--setting-b) SETB=1;;
@@ -303,6 +306,13 @@ while IFS=$'\t' read -r name st why; do
             fi;;
     esac
 done < "$OUT/$LABEL/all.results"
+if [ -n "$RECORD" ]; then
+    { echo "# failures of $LABEL, $(date -u +%FT%TZ), $(smbtorture -V 2>/dev/null | head -1)"
+      awk -F'\t' '$2 == "fail" || $2 == "error" || $2 == "timeout" {
+          r = $3; sub(/^\(?\.\.\/\.\.\/source4\/torture\/smb2\//, "", r)
+          printf "%-36s # %s: %s\n", $1, $2, r }' "$OUT/$LABEL/all.results"; } > "$RECORD"
+    echo "run.sh: failures recorded in $RECORD" >&2
+fi
 [ -n "$NOWLIST" ] && printf '\n%s' "$NOWLIST"
 [ -n "$REGLIST" ] && printf '\nREGRESSIONS (failed, not in %s):\n%s' "$(basename "$KNOWN")" "$REGLIST"
 echo
