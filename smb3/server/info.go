@@ -152,6 +152,25 @@ func queryFileInfo(r *request, o *open, class uint8, maxOut int) ([]byte, bool, 
 		full = fscc.AppendNameInformation(nil, alternateName(base))
 	case fscc.FileNormalizedNameInformation:
 		full = fscc.AppendNameInformation(nil, normalizedName(o))
+	case fscc.FileIDInformation:
+		// The volume serial FileFsVolumeInformation reports, and the
+		// inode number as the 128-bit id (MS-FSCC 2.4.20).
+		if fsi, err := o.tree.share.fs.Statfs(); err == nil {
+			fi.VolumeSerial = uint64(fsi.Serial)
+		}
+		full = fscc.AppendIDInformation(nil, &fi)
+	case fscc.FileStatInformation:
+		fi.EffectiveAccess = o.access
+		full = fscc.AppendStatInformation(nil, &fi)
+	case fscc.FileCaseSensitiveInformation:
+		// MS-FSCC 2.4.6: FILE_CS_FLAG_CASE_SENSITIVE_DIR (1) when the
+		// directory's names are case-sensitive, which is a property of
+		// the share here.
+		var flags uint32
+		if o.isDir && o.tree.share.cfg.CaseSensitive {
+			flags = 1
+		}
+		full = fscc.AppendCaseSensitiveInformation(nil, flags)
 	case fscc.FileNameInformation, fscc.FileAllInformation:
 		fi.Name = `\` + o.name
 		full, err = fscc.AppendFileInfo(nil, class, &fi, &oi)
@@ -354,6 +373,11 @@ func (r *request) setFileInfo(o *open, class uint8, buf []byte) wire.Status {
 		if err != nil {
 			return wire.StatusInvalidParameter
 		}
+		if class == fscc.FileRenameInformation {
+			if st := r.breakForRename(o, ri.FileName); st != 0 { // oplock_open.go
+				return st
+			}
+		}
 		return srv.rename(o, ri.FileName, ri.ReplaceIfExists, class == fscc.FileLinkInformation)
 	case fscc.FileDispositionInformation, fscc.FileDispositionInformationEx:
 		if o.access&accessDelete == 0 {
@@ -408,6 +432,7 @@ func (r *request) setFileInfo(o *open, class uint8, buf []byte) wire.Status {
 		} else if err := o.f.Allocate(n); err != nil && !errors.Is(err, syscall.EOPNOTSUPP) {
 			return statusOf(err)
 		}
+		srv.breakReaders(o) // oplock.go
 	case fscc.FileEndOfFileInformation:
 		if o.access&fileWriteData == 0 {
 			return wire.StatusAccessDenied
@@ -422,6 +447,7 @@ func (r *request) setFileInfo(o *open, class uint8, buf []byte) wire.Status {
 		if err := o.f.Truncate(n); err != nil {
 			return statusOf(err)
 		}
+		srv.breakReaders(o) // oplock.go
 	case fscc.FileFullEaInformation:
 		if o.access&fileWriteEA == 0 {
 			return wire.StatusAccessDenied
