@@ -274,7 +274,9 @@ var kernelSkipOps = func() (m [256]bool) {
 // released by its successor's completion (deps); one that fails posts a CQE, and the kernel
 // suppresses the CQEs of the rest of the chain, which the ring synthesizes as -ECANCELED
 // (chainRest) so that the caller sees the same completions either way. Everywhere else the
-// flag is cleared and the successful CQE is hidden by the ring (hideSuccess).
+// flag is cleared and the ring hides the CQE if res >= 0 (hideSuccess; unlike the kernel it
+// then also hides a short transfer, though the -ECANCELED of the requests that the short
+// transfer's broken link cancelled still arrive).
 func (r *Ring) flush() uint32 {
 	if r.sqeTail != r.flushed {
 		kernelSkip := r.features&FeatCQESkip != 0
@@ -284,15 +286,16 @@ func (r *Ring) flush() uint32 {
 			linked := e.Flags&uint8(FlagIOLink|FlagIOHardlink) != 0
 			if e.Flags&uint8(FlagCQESkipSuccess) != 0 && int(idx) < len(r.slots) {
 				sl := &r.slots[idx]
+				// The successor must start only after this request ends, so that its CQE
+				// proves this one finished: not a LINK_TIMEOUT, which runs alongside.
 				if kernelSkip && prefix && linked && e.Flags&uint8(FlagIOHardlink) == 0 &&
-					kernelSkipOps[e.Opcode] && i+1 < len(r.pending) && int(r.pending[i+1]) < len(r.slots) {
+					kernelSkipOps[e.Opcode] && i+1 < len(r.pending) && int(r.pending[i+1]) < len(r.slots) &&
+					r.sqes[(r.flushed+uint32(i+1))&r.sqMask].Opcode != uint8(OpLinkTimeout) {
 					next := &r.slots[r.pending[i+1]]
 					next.deps = append(next.deps, RequestID(e.UserData))
 					for j := i + 1; j < len(r.pending); j++ {
 						ej := &r.sqes[(r.flushed+uint32(j))&r.sqMask]
-						if ej.Opcode != uint8(OpLinkTimeout) { // a linked timeout posts its own CQE
-							sl.chainRest = append(sl.chainRest, RequestID(ej.UserData))
-						}
+						sl.chainRest = append(sl.chainRest, RequestID(ej.UserData))
 						if ej.Flags&uint8(FlagIOLink|FlagIOHardlink) == 0 {
 							break
 						}

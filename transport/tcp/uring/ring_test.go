@@ -420,6 +420,36 @@ func TestSkipSuccessInLink(t *testing.T) {
 	if _, err := r.WaitCQE(20 * time.Millisecond); err != ErrTimeout || r.Inflight() != 0 {
 		t.Fatalf("after the failed chain: %v, inflight %d", err, r.Inflight())
 	}
+	// A skip-success receive guarded by a link timeout: the timeout's CQE does not prove
+	// the receive finished, and the cancelled receive still reports -ECANCELED.
+	s = getSQE(t, r)
+	s.PrepRecv(sock, make([]byte, 10), 0)
+	s.SetFlags(FlagIOLink | FlagCQESkipSuccess)
+	s.SetUserData(11)
+	s = getSQE(t, r)
+	s.PrepLinkTimeout(20*time.Millisecond, 0)
+	s.SetUserData(12)
+	submit(t, r)
+	m := byUserData(reap(t, r, 2, 5*time.Second))
+	if m[11].Err() != unix.ECANCELED || m[12].Err() != unix.ETIME || r.Inflight() != 0 {
+		t.Fatalf("recv with link timeout: %+v, inflight %d", m, r.Inflight())
+	}
+	// And when it succeeds, only the timeout's -ECANCELED arrives.
+	peer.Write([]byte("y"))
+	s = getSQE(t, r)
+	s.PrepRecv(sock, make([]byte, 10), 0)
+	s.SetFlags(FlagIOLink | FlagCQESkipSuccess)
+	s.SetUserData(13)
+	s = getSQE(t, r)
+	s.PrepLinkTimeout(5*time.Second, 0)
+	s.SetUserData(14)
+	submit(t, r)
+	if c := reap(t, r, 1, 5*time.Second)[0]; c.UserData != 14 || c.Err() != unix.ECANCELED {
+		t.Fatalf("successful recv with link timeout: %+v", c)
+	}
+	if _, err := r.WaitCQE(20 * time.Millisecond); err != ErrTimeout || r.Inflight() != 0 {
+		t.Fatalf("after the recv: %v, inflight %d", err, r.Inflight())
+	}
 }
 
 func TestSendZC(t *testing.T) {
