@@ -32,6 +32,7 @@ type Config struct {
 	Interfaces      []netif.Override // "interfaces = IF;capability=RSS,speed=N" lines
 	InterfaceNames  []string
 	GuestOK         bool
+	NullSessions    bool
 	MaxConnections  int
 	MaxOpens        int
 	AuthTimeout     int // seconds
@@ -236,6 +237,12 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 				} else {
 					cfg.GuestOK, err = boolVal()
 				}
+			case "null sessions", "allow anonymous":
+				cfg.NullSessions, err = boolVal()
+			case "restrict anonymous":
+				var n int
+				n, err = intVal(0)
+				cfg.NullSessions = n == 0
 			case "max connections":
 				cfg.MaxConnections, err = intVal(1)
 			case "max open files":

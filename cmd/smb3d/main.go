@@ -145,6 +145,7 @@ func run(cfg *Config, ready func()) error {
 		MaxDialect:         cfg.MaxProtocol,
 		Multichannel:       cfg.Multichannel,
 		AllowGuest:         cfg.GuestOK,
+		AllowAnonymous:     cfg.NullSessions,
 		MaxConnections:     cfg.MaxConnections,
 		MaxOpensPerSession: cfg.MaxOpens,
 		AuthTimeout:        secs(cfg.AuthTimeout),

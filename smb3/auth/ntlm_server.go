@@ -176,6 +176,18 @@ func (s *ntlmServer) handleAuthenticate(in []byte) error {
 	}
 
 	proof, temp := nt[:16], nt[16:]
+	// The client's AV pairs (after the 28-byte fixed part of
+	// NTLMv2_CLIENT_CHALLENGE) must parse before anything else, as Samba
+	// requires (smb2.session.ntlmssp_bug14932: a malformed list is
+	// STATUS_INVALID_PARAMETER, not a logon failure).
+	micPresent := false
+	if err := avPairs(temp[28:], func(id avID, v []byte) {
+		if id == avFlags && len(v) == 4 && binary.LittleEndian.Uint32(v)&avFlagMICPresent != 0 {
+			micPresent = true
+		}
+	}); err != nil {
+		return invalid("ntlm-v2-av-pairs")
+	}
 	var responseKey []byte
 	for _, dom := range s.candidateDomains() {
 		k := ntowfV2(ntHash, s.res.user, dom)
@@ -187,13 +199,7 @@ func (s *ntlmServer) handleAuthenticate(in []byte) error {
 	if responseKey == nil {
 		return logonFailure("bad-password")
 	}
-	// MsvAvFlags in the client's copy of the AV pairs (after the 28-byte fixed part of
-	// NTLMv2_CLIENT_CHALLENGE). A malformed list simply has no flags: NTProofStr covers it.
-	_ = avPairs(temp[28:], func(id avID, v []byte) {
-		if id == avFlags && len(v) == 4 && binary.LittleEndian.Uint32(v)&avFlagMICPresent != 0 {
-			s.micPresent = true
-		}
-	})
+	s.micPresent = micPresent
 
 	// MS-NLMP 3.3.2: SessionBaseKey = HMAC_MD5(ResponseKeyNT, NTProofStr); with NTLMv2
 	// KeyExchangeKey = SessionBaseKey (3.4.5.1).

@@ -138,6 +138,10 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 	if opts&optDirectoryFile != 0 && attrs&fscc.FileAttributeTemporary != 0 {
 		return out, wire.StatusInvalidParameter
 	}
+	if attrs&fscc.FileAttributeEncrypted != 0 && disp != fileOpen {
+		// No EFS here (smb2.create.gentest accepts ACCESS_DENIED).
+		return out, wire.StatusAccessDenied
+	}
 	if req.ShareAccess()&^0x7 != 0 {
 		return out, wire.StatusInvalidParameter
 	}

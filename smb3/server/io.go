@@ -108,17 +108,17 @@ func handleWrite(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 		return out, wire.StatusInvalidParameter
 	}
 	off := req.Offset()
-	if off == ^uint64(0) && o.access&fileAppendData != 0 {
-		info, err := o.f.Stat()
-		if err != nil {
-			return out, statusOf(err)
-		}
-		off = uint64(info.Size)
-	} else if o.access&fileWriteData == 0 {
+	if o.access&fileWriteData == 0 {
 		return out, wire.StatusAccessDenied
 	}
-	if off > 1<<63-1 || off+uint64(len(data)) > 1<<44 {
+	// MS-FSA 2.1.5.3: offsets past INT64_MAX are invalid, and so is a write
+	// ending past the largest file NTFS allows (smb2.rw.invalid).
+	const maxFileSize = 0xfffffff0000
+	if off > 1<<63-1 || len(data) > 0 && off+uint64(len(data)) > maxFileSize {
 		return out, wire.StatusInvalidParameter
+	}
+	if len(data) == 0 {
+		return wire.AppendWriteResponse(out, 0), wire.StatusSuccess
 	}
 	if r.c.srv.locks.conflicts(o, off, uint64(len(data)), true) {
 		return out, wire.StatusFileLockConflict

@@ -73,6 +73,7 @@ func (n *notifier) start() error {
 // watch registers w on dir (absolute and share-relative paths).
 func (n *notifier) watch(w *notifyWatch, abs, rel string) error {
 	wd, err := unix.InotifyAddWatch(n.fd, abs, inotifyMask)
+	n.srv.log.Debug("inotify watch", "abs", abs, "wd", wd, "err", err)
 	if err != nil {
 		return os.NewSyscallError("inotify_add_watch", err)
 	}
@@ -154,6 +155,7 @@ func eventAction(mask uint32) (action, filter uint32) {
 }
 
 func (n *notifier) dispatch(wd int32, mask uint32, name string) {
+	n.srv.log.Debug("inotify event", "wd", wd, "mask", mask, "name", name)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if mask&unix.IN_Q_OVERFLOW != 0 {
@@ -216,7 +218,7 @@ func (w *notifyWatch) add(ev fscc.Notify, overflow bool) {
 	if overflow || len(w.pending) >= maxNotifyPending {
 		w.overflow = true
 		w.pending = nil
-	} else {
+	} else if !w.redundant(ev) {
 		w.pending = append(w.pending, ev)
 	}
 	ch := w.wake
@@ -225,6 +227,29 @@ func (w *notifyWatch) add(ev fscc.Notify, overflow bool) {
 	if ch != nil {
 		close(ch)
 	}
+}
+
+// redundant reports whether ev adds nothing to what is buffered: a
+// modification of a name just added (the attributes the server stores right
+// after a create), or a repeat of the last event. Caller holds w.mu.
+func (w *notifyWatch) redundant(ev fscc.Notify) bool {
+	if len(w.pending) == 0 {
+		return false
+	}
+	last := w.pending[len(w.pending)-1]
+	if last == ev {
+		return true
+	}
+	if ev.Action != fscc.FileActionModified {
+		return false
+	}
+	for i := len(w.pending) - 1; i >= 0; i-- {
+		p := w.pending[i]
+		if p.Name == ev.Name {
+			return p.Action == fscc.FileActionAdded || p.Action == fscc.FileActionRenamedNewName
+		}
+	}
+	return false
 }
 
 // take returns the buffered events, or a channel to wait on when none.
@@ -280,6 +305,7 @@ func handleChangeNotify(r *request, st *chainState, out []byte) ([]byte, wire.St
 		return out, wire.StatusInvalidParameter
 	}
 	w, status := r.c.srv.notifyWatchFor(o, req.CompletionFilter(), req.Flags()&wire.NotifyWatchTree != 0)
+	r.c.log.Debug("notify", "filter", req.CompletionFilter(), "status", status)
 	if status != 0 {
 		return out, status
 	}

@@ -68,14 +68,15 @@ type chainState struct {
 
 // chainRun is the response chain being built for one received message.
 type chainRun struct {
-	c       *conn
-	out     []byte
-	starts  []int      // start of each response in out
-	reqs    []*request // the request of each response in out
-	first   *request
-	last    *request // the last request of the received chain
-	encSess *session
-	sent    int // responses already sent (async interim flushes)
+	c        *conn
+	out      []byte
+	starts   []int      // start of each response in out
+	reqs     []*request // the request of each response in out
+	first    *request
+	last     *request // the last request of the received chain
+	compound bool     // the received message held more than one request
+	encSess  *session
+	sent     int // responses already sent (async interim flushes)
 }
 
 type handlerFunc func(r *request, st *chainState, out []byte) ([]byte, wire.Status)
@@ -117,7 +118,7 @@ func init() {
 // runChain processes the requests of one message in order and sends the
 // responses as one chain.
 func (c *conn) runChain(reqs []*request) error {
-	run := &chainRun{c: c, first: reqs[0], last: reqs[len(reqs)-1], encSess: reqs[0].encSess, out: make([]byte, 0, 1024)}
+	run := &chainRun{c: c, first: reqs[0], last: reqs[len(reqs)-1], compound: len(reqs) > 1, encSess: reqs[0].encSess, out: make([]byte, 0, 1024)}
 	if run.encSess != nil {
 		// Headroom for the TRANSFORM_HEADER, so the chain is sealed in place.
 		run.out = append(run.out, make([]byte, transformHeaderSize)...)
@@ -149,10 +150,11 @@ func (c *conn) runChain(reqs []*request) error {
 			run.out = wire.AppendErrorResponse(run.out, nil)
 		}
 		c.fillHeader(r, run.out[start:start+wire.HeaderSize], status, r.asyncID != 0)
-		if status.IsError() && status != wire.StatusMoreProcessingRequired {
-			st.failed, st.lastErr = true, status
-		} else {
-			st.failed = false
+		// Only a failed CREATE (or a first request wrongly marked related)
+		// fails the related requests after it (MS-SMB2 3.3.5.2.7.2).
+		if r.hdr.Command() == wire.CmdCreate || (r == run.first && r.hdr.IsRelated()) {
+			st.failed = status.IsError()
+			st.lastErr = status
 		}
 	}
 	return run.flush()
@@ -168,6 +170,13 @@ func (run *chainRun) flush() error {
 		return nil
 	}
 	first := run.starts[run.sent]
+	if run.compound && len(run.out) > run.starts[len(run.starts)-1] {
+		// Every response of a compound is padded to 8 bytes, the last
+		// one too (MS-SMB2 3.3.4.1.3; smb2.compound.compound-padding).
+		for (len(run.out)-run.starts[0])%8 != 0 {
+			run.out = append(run.out, 0)
+		}
+	}
 	for i := run.sent; i < len(run.starts); i++ {
 		s := run.starts[i]
 		end := len(run.out)
@@ -283,13 +292,19 @@ func (c *conn) dispatch(r *request, st *chainState, out []byte, start int) ([]by
 	if related && st.failed {
 		return out, st.lastErr
 	}
+	if !related {
+		st.sess, st.tree = nil, nil
+	}
 	// Session.
 	if info.needSession || (cmd == wire.CmdSessionSetup && r.hdr.SessionID() != 0) || (cmd == wire.CmdEcho && r.hdr.SessionID() != 0 && r.hdr.IsSigned()) {
 		var sess *session
-		if related && r.hdr.SessionID() == ^uint64(0) {
+		if related {
+			// A related request uses the previous request's session;
+			// without one it is invalid (Samba, Windows).
 			sess = st.sess
-		} else if related && st.sess != nil && r.hdr.SessionID() == 0 {
-			sess = st.sess
+			if sess == nil {
+				return out, wire.StatusInvalidParameter
+			}
 		} else {
 			sess = c.srv.lookupSession(r.hdr.SessionID())
 		}
@@ -365,7 +380,9 @@ func (c *conn) checkSignature(r *request) wire.Status {
 // canGoAsync reports whether r may go async: only the last request of a
 // compound chain can (Windows answers STATUS_INTERNAL_ERROR for one in the
 // middle; smb2.compound.interim2, async_flush_close).
-func (r *request) canGoAsync() bool { return r.chain == nil || r.chain.last == r }
+func (r *request) canGoAsync() bool {
+	return r.chain == nil || r.chain.last == r || r.hdr.Command() == wire.CmdCreate
+}
 
 // goAsync turns r into an async operation (MS-SMB2 3.3.4.2): it sends the
 // responses built so far and an interim STATUS_PENDING for r, after which the
@@ -397,6 +414,7 @@ func (r *request) goAsync(out []byte) []byte {
 	}
 	run.starts = []int{len(run.out)}
 	run.out = append(run.out, saved...)
+	run.compound = false
 	run.reqs = []*request{r}
 	run.sent = 0
 	return run.out

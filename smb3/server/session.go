@@ -215,6 +215,12 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 			sess.mu.Unlock()
 			srv.removeSession(sess)
 			sess.mu.Lock()
+		} else {
+			// A failed re-authentication ends the session (MS-SMB2
+			// 3.3.5.5.3; smb2.session.reauth6).
+			sess.mu.Unlock()
+			sess.logoff()
+			sess.mu.Lock()
 		}
 		if errors.Is(err, auth.ErrLogonFailure) {
 			return out, wire.StatusLogonFailure
@@ -230,12 +236,6 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 	ctx := sess.authCtx
 	sess.authCtx = nil
 	reauth := sess.state == sessValid
-	if reauth && !(sess.user == ctx.User() || (sess.anon && ctx.IsAnonymous())) {
-		// MS-SMB2 3.3.5.5.3: a re-authentication as another user fails.
-		if !strings.EqualFold(sess.user, ctx.User()) {
-			return out, wire.StatusAccessDenied
-		}
-	}
 	sess.user, sess.domain = ctx.User(), ctx.Domain()
 	sess.guest, sess.anon = ctx.IsGuest(), ctx.IsAnonymous()
 	var flags uint16
@@ -244,7 +244,14 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 	} else if sess.anon {
 		flags |= wire.SessionFlagIsNull
 	}
-	if key := ctx.SessionKey(); key != nil && !sess.guest && !sess.anon {
+	if reauth {
+		// Re-authentication refreshes the identity; the keys stay those
+		// derived when the session was established (MS-SMB2 3.3.5.5.3),
+		// as the client keeps them too.
+		if sess.encrypt {
+			flags |= wire.SessionFlagEncrypt
+		}
+	} else if key := ctx.SessionKey(); key != nil && !sess.guest && !sess.anon {
 		sess.key = key
 		var preauth []byte
 		if c.dialect == wire.Dialect311 {
@@ -282,6 +289,21 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 		}
 		c.addChannel(sess, nil)
 	}
+	if prev := req.PreviousSessionID(); !reauth && prev != 0 && prev != sess.id && !sess.anon && !sess.guest {
+		// MS-SMB2 3.3.5.5.3: the client reconnected; the previous
+		// session of the same user goes, with its opens.
+		if old := srv.lookupSession(prev); old != nil {
+			old.mu.Lock()
+			same := strings.EqualFold(old.user, sess.user) && strings.EqualFold(old.domain, sess.domain) && !old.anon && !old.guest
+			old.mu.Unlock()
+			if same {
+				sess.mu.Unlock()
+				old.logoff()
+				old.removeChannels()
+				sess.mu.Lock()
+			}
+		}
+	}
 	sess.state = sessValid
 	sess.conns[c] = struct{}{}
 	c.mu.Lock()
@@ -307,11 +329,25 @@ func (s *Server) removeSession(sess *session) {
 func handleLogoff(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	sess := r.sess
 	c := r.c
-	r.after = func() {
-		sess.logoff()
-		c.removeChannel(sess.id)
-	}
+	// The session is gone for the next request at once; its channel key
+	// stays until the response is signed.
+	sess.logoff()
+	r.after = func() { c.removeChannel(sess.id) }
 	return wire.AppendEmptyResponse(out), wire.StatusSuccess
+}
+
+// removeChannels drops the session's channel on every connection.
+func (s *session) removeChannels() {
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.conns = map[*conn]struct{}{}
+	s.mu.Unlock()
+	for _, c := range conns {
+		c.removeChannel(s.id)
+	}
 }
 
 // handleEcho is SMB2 ECHO.
