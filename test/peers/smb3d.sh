@@ -85,6 +85,9 @@ fi
     echo "signing required = $SIGN"
     echo "encrypt data = $ENC"
     echo "log level = $LOGLEVEL"
+    echo "null sessions = yes"        # smbtorture's anonymous re-auth tests, like Samba's default
+    echo "multichannel = yes"
+    echo "interfaces = lo"            # advertise 127.0.0.1 only: tests stay on loopback
     for o in "${GOPTS[@]}"; do echo "$o"; done
     echo "[share]"
     echo "path = $DIR/share"
