@@ -50,31 +50,22 @@ func stress(t *testing.T, seed uint64) {
 		}
 		r.CQAdvance(n)
 	}
+	desc := map[uint64]string{}
+	sock, _ := tcpPair(t) // never receives anything: receives on it end by link timeout
 	for range 2000 {
 		chain := 1 + rng.IntN(4)
-		for r.SQSpace() < uint32(chain) || r.FreeSlots() < chain {
+		for r.SQSpace() < uint32(2*chain) || r.FreeSlots() < 2*chain {
 			submit(t, r)
-			reapSome(r.FreeSlots() < chain)
+			reapSome(r.FreeSlots() < 2*chain)
 		}
 		failed := false
-		for i := range chain {
+		add := func(name string, prep func(SQE), link, skip bool, want int32, fail bool) {
+			desc[next+1] = fmt.Sprintf("chain of %d: %s link %v skip %v failed before %v", chain, name, link, skip, failed)
 			s := getSQE(t, r)
 			next++
 			s.SetUserData(next)
-			skip := rng.IntN(2) == 0
-			want := int32(0)
-			fail := false
-			switch rng.IntN(6) {
-			case 0:
-				s.PrepRead(-1, make([]byte, 8), 0) // EBADF, cancels the rest of the chain
-				want, fail = -int32(unix.EBADF), true
-			case 1:
-				s.PrepTimeout(time.Duration(rng.IntN(500))*time.Microsecond, 0, TimeoutETimeOK)
-				want = -int32(unix.ETIME) // negative, so reported, but not a link failure
-			default:
-				s.PrepNop()
-			}
-			if i < chain-1 {
+			prep(s)
+			if link {
 				s.SetFlags(FlagIOLink)
 			}
 			if skip {
@@ -88,6 +79,27 @@ func stress(t *testing.T, seed uint64) {
 			}
 			expect[next] = want
 			failed = failed || fail
+		}
+		for i := range chain {
+			link := i < chain-1
+			skip := rng.IntN(2) == 0
+			switch rng.IntN(7) {
+			case 0: // EBADF, cancels the rest of the chain
+				add("read -1", func(s SQE) { s.PrepRead(-1, make([]byte, 8), 0) }, link, skip, -int32(unix.EBADF), true)
+			case 1: // -ETIME: negative, so reported, but not a link failure
+				d := time.Duration(rng.IntN(500)) * time.Microsecond
+				add("timeout", func(s SQE) { s.PrepTimeout(d, 0, TimeoutETimeOK) }, link, skip, -int32(unix.ETIME), false)
+			case 2: // a receive that its link timeout cancels, which fails the chain
+				wasFailed := failed
+				add("recv", func(s SQE) { s.PrepRecv(sock, make([]byte, 8), 0) }, true, skip, -int32(unix.ECANCELED), true)
+				d := time.Duration(rng.IntN(300)) * time.Microsecond
+				add("link timeout", func(s SQE) { s.PrepLinkTimeout(d, 0) }, link, rng.IntN(2) == 0, -int32(unix.ETIME), true)
+				if !wasFailed {
+					expect[next] = -int32(unix.ETIME) // the timer fired; add assumed the receive's failure
+				}
+			default:
+				add("nop", func(s SQE) { s.PrepNop() }, link, skip, 0, false)
+			}
 		}
 		if rng.IntN(3) == 0 {
 			submit(t, r)
@@ -108,6 +120,9 @@ func stress(t *testing.T, seed uint64) {
 				t.Fatalf("request %d: %d CQEs (res %d), want none", ud, seen[ud], res[ud])
 			}
 		} else if seen[ud] != 1 || res[ud] != want {
+			for u := ud - 5; u <= ud+2; u++ {
+				t.Logf("%d: %s: seen %d res %d want %d", u, desc[u], seen[u], res[u], expect[u])
+			}
 			t.Fatalf("request %d: %d CQEs, res %d, want one with res %d", ud, seen[ud], res[ud], want)
 		}
 	}
