@@ -234,6 +234,9 @@ func (fs *FS) openat(dirfd int, dirpath, name string, flags int, mode uint32) (i
 		Flags:   uint64(flags | unix.O_CLOEXEC),
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_MAGICLINKS,
 	}
+	if fs.opts.NoCrossMounts {
+		how.Resolve |= unix.RESOLVE_NO_XDEV
+	}
 	if flags&unix.O_CREAT != 0 {
 		how.Mode = uint64(mode)
 	}

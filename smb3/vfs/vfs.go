@@ -15,6 +15,11 @@ type Options struct {
 	// CaseSensitive disables the case-insensitive name lookup: names are
 	// matched byte for byte, as the local file system does.
 	CaseSensitive bool
+	// NoCrossMounts refuses names that cross a mount point inside the
+	// share (RESOLVE_NO_XDEV), with ErrEscape. Without openat2 it compares
+	// device numbers, which does not see bind mounts of the same file
+	// system.
+	NoCrossMounts bool
 }
 
 // OpenFlags selects how OpenFile opens or creates a name.

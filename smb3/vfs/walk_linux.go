@@ -34,7 +34,7 @@ func (fs *FS) walkOpen(p string, flags int, mode uint32) (int, error) {
 		switch c {
 		case "", ".":
 			if last {
-				return fs.openFinal(cur, ".", flags, mode)
+				return fs.openFinal(cur, ".", flags, mode, false)
 			}
 			continue
 		case "..":
@@ -44,7 +44,7 @@ func (fs *FS) walkOpen(p string, flags int, mode uint32) (int, error) {
 			unix.Close(cur)
 			stack = stack[:len(stack)-1]
 			if last {
-				return fs.openFinal(stack[len(stack)-1], ".", flags, mode)
+				return fs.openFinal(stack[len(stack)-1], ".", flags, mode, false)
 			}
 			continue
 		}
@@ -72,11 +72,9 @@ func (fs *FS) walkOpen(p string, flags int, mode uint32) (int, error) {
 			if noFollow {
 				// The caller's own O_NOFOLLOW (or O_EXCL): the kernel
 				// decides, as openat2 would.
-				return ignoringEINTR(func() (int, error) {
-					return unix.Openat(cur, c, flags|unix.O_CLOEXEC, mode)
-				})
+				return fs.openFinal(cur, c, flags, mode, false)
 			}
-			fd, err := fs.openFinal(cur, c, flags|unix.O_NOFOLLOW, mode)
+			fd, err := fs.openFinal(cur, c, flags|unix.O_NOFOLLOW, mode, true)
 			if err == unix.ELOOP && retries < 8 {
 				// Became a symlink since the lstat: look again.
 				retries++
@@ -92,15 +90,27 @@ func (fs *FS) walkOpen(p string, flags int, mode uint32) (int, error) {
 			return -1, err
 		}
 		stack = append(stack, fd)
+		if err := fs.checkDev(fd); err != nil {
+			return -1, err
+		}
 	}
-	return fs.openFinal(stack[len(stack)-1], ".", flags, mode)
+	return fs.openFinal(stack[len(stack)-1], ".", flags, mode, false)
 }
 
-func (fs *FS) openFinal(dirfd int, name string, flags int, mode uint32) (int, error) {
+// openFinal opens the last component. linkIsLoop is set when the resolver
+// added O_NOFOLLOW itself: a symlink found there (it raced with the lstat)
+// is then ELOOP, for the caller to look again, even under O_PATH.
+func (fs *FS) openFinal(dirfd int, name string, flags int, mode uint32, linkIsLoop bool) (int, error) {
 	fd, err := ignoringEINTR(func() (int, error) {
 		return unix.Openat(dirfd, name, flags|unix.O_CLOEXEC, mode)
 	})
-	if err == nil && flags&unix.O_PATH != 0 && flags&unix.O_NOFOLLOW != 0 {
+	if err == nil {
+		if err := fs.checkDev(fd); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+	}
+	if err == nil && linkIsLoop && flags&unix.O_PATH != 0 {
 		// O_PATH|O_NOFOLLOW opens a symlink itself instead of failing.
 		var st unix.Stat_t
 		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
@@ -122,4 +132,19 @@ func readlinkat(dirfd int, name string) (string, error) {
 			return string(buf[:n]), nil
 		}
 	}
+}
+
+// checkDev enforces Options.NoCrossMounts in the user-space resolver.
+func (fs *FS) checkDev(fd int) error {
+	if !fs.opts.NoCrossMounts {
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if st.Dev != fs.rootKey.dev {
+		return ErrEscape
+	}
+	return nil
 }
