@@ -1349,27 +1349,25 @@ func TestNoCrossMounts(t *testing.T) {
 }
 
 func testCrossMounts(t *testing.T, noCross bool) {
-	{
-		resolvers(t, Options{NoCrossMounts: noCross}, func(t *testing.T, fsys *FS, root, _ string) {
-			mnt := filepath.Join(root, "mnt")
-			if err := os.Mkdir(mnt, 0o755); err != nil {
-				t.Fatal(err)
+	resolvers(t, Options{NoCrossMounts: noCross}, func(t *testing.T, fsys *FS, root, _ string) {
+		mnt := filepath.Join(root, "mnt")
+		if err := os.Mkdir(mnt, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m"); err != nil {
+			t.Skipf("cannot mount a tmpfs (needs CAP_SYS_ADMIN): %v", err)
+		}
+		t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
+		mustWrite(t, filepath.Join(mnt, "file"), "m")
+		mustSymlink(t, "mnt/file", filepath.Join(root, "viasymlink"))
+		for _, n := range []string{"mnt/file", "MNT/FILE", "viasymlink"} {
+			_, _, err := fsys.OpenFile(n, OpenFlags{}, 0)
+			if noCross && !errors.Is(err, ErrEscape) {
+				t.Errorf("NoCrossMounts: open %s: %v, want ErrEscape", n, err)
 			}
-			if err := unix.Mount("tmpfs", mnt, "tmpfs", 0, "size=1m"); err != nil {
-				t.Skipf("cannot mount a tmpfs (needs CAP_SYS_ADMIN): %v", err)
+			if !noCross && err != nil {
+				t.Errorf("open %s: %v", n, err)
 			}
-			t.Cleanup(func() { unix.Unmount(mnt, unix.MNT_DETACH) })
-			mustWrite(t, filepath.Join(mnt, "file"), "m")
-			mustSymlink(t, "mnt/file", filepath.Join(root, "viasymlink"))
-			for _, n := range []string{"mnt/file", "MNT/FILE", "viasymlink"} {
-				_, _, err := fsys.OpenFile(n, OpenFlags{}, 0)
-				if noCross && !errors.Is(err, ErrEscape) {
-					t.Errorf("NoCrossMounts: open %s: %v, want ErrEscape", n, err)
-				}
-				if !noCross && err != nil {
-					t.Errorf("open %s: %v", n, err)
-				}
-			}
-		})
-	}
+		}
+	})
 }
