@@ -69,10 +69,11 @@ func (o *open) fileInfo() (fscc.FileInfo, *vfs.Info, error) {
 	if o.isDir {
 		fi.EndOfFile = 0
 	}
-	applyTimeOverrides(&fi, &info)
-	if _, stream := o.f.(*streamFile); !stream && isRegular(&info) {
-		fixAllocSize(&fi, o.f.Fd())
+	fd := o.f.Fd()
+	if _, stream := o.f.(*streamFile); stream {
+		fd = -1 // the sizes are the stream's
 	}
+	adjustFileInfo(&fi, &info, fd)
 	if eas, err := o.f.ListEAs(); err == nil && len(eas) > 0 {
 		fi.EASize = uint32(fscc.FullEaListLen(fullEas(eas)))
 	}
@@ -346,7 +347,12 @@ func (r *request) setFileInfo(o *open, class uint8, buf []byte) wire.Status {
 		}
 		t.Birth, t.Access, t.Write, t.Change = conv(bi.Creation), conv(bi.Access), conv(bi.Write), conv(bi.Change)
 		if bi.Attributes != 0 {
+			// MS-FSA 2.1.5.15.1: DIRECTORY on a file, or TEMPORARY on a
+			// directory, is STATUS_INVALID_PARAMETER.
 			if bi.Attributes&fscc.FileAttributeDirectory != 0 && !o.isDir {
+				return wire.StatusInvalidParameter
+			}
+			if bi.Attributes&fscc.FileAttributeTemporary != 0 && o.isDir {
 				return wire.StatusInvalidParameter
 			}
 			if bi.Attributes&^0x00007FB7 != 0 {

@@ -210,6 +210,18 @@ func TestSecurityDescriptorRoundTrip(t *testing.T) {
 	if s, _ := c.queryInfo(f, wire.InfoSecurity, 0, secOwnerGroupDACL, 1); s != wire.StatusBufferTooSmall {
 		t.Errorf("1-byte buffer: %v", s)
 	}
+	// A descriptor without a DACL sets a NULL DACL, reported as present
+	// with no ACL (Windows; smb2.create.nulldacl).
+	empty := make([]byte, 20)
+	empty[0] = 1
+	le.PutUint16(empty[2:], 0x8000)
+	if s := c.setInfo(f, wire.InfoSecurity, 0, 0x4, empty); s != wire.StatusSuccess {
+		t.Fatalf("set empty SD: %v", s)
+	}
+	if s, got := c.queryInfo(f, wire.InfoSecurity, 0, 0x4, 65536); s != wire.StatusSuccess ||
+		le.Uint16(got[2:])&0x4 == 0 || le.Uint32(got[16:]) != 0 {
+		t.Errorf("NULL DACL back: %v % x", s, got)
+	}
 	// A malformed descriptor is refused.
 	if s := c.setInfo(f, wire.InfoSecurity, 0, 0x4, sd[:30]); s == wire.StatusSuccess {
 		t.Error("truncated descriptor accepted")

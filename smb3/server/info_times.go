@@ -89,6 +89,18 @@ func setChangeTime(o *open, ft uint64) error {
 	return nil
 }
 
+// adjustFileInfo applies to fi, built by fileInfo from in for the file or
+// directory open as fd, what the backend's stat does not know: a ChangeTime
+// a client set, and the data allocation of a regular file (fixAllocSize).
+// Every reply that carries times or sizes (QUERY_INFO, CREATE, CLOSE with
+// post-query attributes) goes through it, so they agree.
+func adjustFileInfo(fi *fscc.FileInfo, in *vfs.Info, fd int) {
+	applyTimeOverrides(fi, in)
+	if isRegular(in) && fd >= 0 {
+		fixAllocSize(fi, fd)
+	}
+}
+
 // openAlive reports whether o is still in its server's open table. It does
 // not take o.mu, so it can be called while any open's mu is held.
 func openAlive(o *open) bool {

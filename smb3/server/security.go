@@ -331,6 +331,10 @@ func applySecurity(f fileHandle, addl uint32, buf []byte) wire.Status {
 	if addl&daclSecurityInfo != 0 {
 		sd.dacl = in.dacl
 		sd.control = sd.control&^seDACLControl | in.control&seDACLControl
+		// Like Windows, a descriptor without a DACL sets a NULL DACL
+		// (everyone has access), which is reported as present
+		// (smb2.create.nulldacl "set empty sd").
+		sd.control |= seDACLPresent
 	}
 	if err := storeSD(f, sd); err != nil {
 		return statusOf(err)
