@@ -15,15 +15,22 @@
 // The root is held as an O_PATH fd. Every open goes through openat2(2)
 // with RESOLVE_BENEATH|RESOLVE_NO_MAGICLINKS, relative to the root or to a
 // directory fd obtained the same way: the kernel refuses '..', absolute
-// symlinks and symlinks leading outside, which come back as ErrEscape.
-// A symlink that stays inside the share is followed. When a lookup beneath a
+// symlinks and symlinks leading outside, which come back as ErrEscape. A
+// symlink that stays inside the share is followed. When a lookup beneath a
 // subdirectory fd fails only because a symlink leaves that subdirectory,
-// it is retried from the root with the full path, so only leaving the share
-// is an escape. Without openat2 (kernel < 5.6 or a seccomp filter), a
-// user-space walker resolves one component at a time with O_NOFOLLOW and
-// expands symlinks itself with the same rules. Operations on the last
+// it is retried from the root with the full path, so only leaving the
+// share is an escape. Without openat2 (kernel < 5.6 or a seccomp filter),
+// a user-space walker resolves one component at a time with O_NOFOLLOW
+// and expands symlinks itself with the same rules (go test -args
+// -vfs.fallback runs the whole suite that way). Operations on the last
 // component (mkdirat, unlinkat, renameat2, linkat) take a single name
 // relative to a confined directory fd and never follow it.
+//
+// Only regular files and directories are opened (ErrNotRegular
+// otherwise); the open uses O_NONBLOCK, cleared afterwards, so that a FIFO
+// cannot block it. Mount points inside the share are crossed unless
+// Options.NoCrossMounts. Hard links made by local users to files outside
+// cannot be told apart: confinement is about names.
 //
 // # Case-insensitive names
 //
