@@ -189,6 +189,7 @@ func handleLock(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 		}
 		if !failed {
 			t.mu.Unlock()
+			r.c.srv.breakReaders(o) // oplock.go
 			return wire.AppendEmptyResponse(out), wire.StatusSuccess
 		}
 		// Roll back what this request took.

@@ -6,53 +6,55 @@ import (
 	"smb3d/smb3/wire"
 )
 
-// Oplock levels (MS-SMB2 2.2.13) and lease states (2.2.13.2.8).
+// Oplock levels (MS-SMB2 2.2.13).
 const (
 	oplockNone      uint8 = 0x00
 	oplockLevelII   uint8 = 0x01
 	oplockExclusive uint8 = 0x08
 	oplockBatch     uint8 = 0x09
 	oplockLease     uint8 = 0xFF
-
-	leaseR uint32 = 0x01
-	leaseH uint32 = 0x02
-	leaseW uint32 = 0x04
-
-	leaseFlagBreakInProgress uint32 = 0x02
-	leaseFlagParentKeySet    uint32 = 0x04
-	leaseBreakAckRequired    uint32 = 0x01
 )
 
 // defaultBreakTimeout is how long a break waits for its acknowledgment
 // before the server lowers the state itself (Windows uses 35 s).
 const defaultBreakTimeout = 35 * time.Second
 
-// leaseID names a lease: the client's GUID and its lease key (MS-SMB2
-// 3.3.1.4 LeaseTable per ClientGuid).
-type leaseID struct{ client, key [16]byte }
-
-// lease is a lease on one file, shared by the opens that carry its key.
-// Guarded by the node table lock.
-type lease struct {
-	id        leaseID
-	node      *fileNode
-	state     uint32
-	epoch     uint16
-	version   int // 1 or 2
-	parent    [16]byte
-	hasParent bool
-	nopens    int
-	brk       *breakState // non-nil while a break is in progress
+// Oplocks are planned as the lease states they stand for (MS-FSA 2.1.1.10):
+// batch is RWH, exclusive RW, level II R.
+func oplockState(level uint8) uint32 {
+	switch level {
+	case oplockBatch:
+		return leaseR | leaseW | leaseH
+	case oplockExclusive:
+		return leaseR | leaseW
+	case oplockLevelII:
+		return leaseR
+	}
+	return 0
 }
 
-// breakState is one oplock or lease break in progress.
+// oplockFor is the oplock level an oplock is broken to when its state
+// becomes s: level II while read caching remains, else none.
+func oplockFor(s uint32) uint8 {
+	if s&leaseR != 0 {
+		return oplockLevelII
+	}
+	return oplockNone
+}
+
+// breakState is one oplock or lease break in progress. to is the state
+// the holder was asked to acknowledge; want is the state it must finally
+// reach (lower when later opens need more, smb2.lease.breaking3); done is
+// closed when the whole break, follow-ups included, is over.
 type breakState struct {
-	to    uint32 // lease state or oplock level broken to
-	done  chan struct{}
-	acked bool
+	to, want uint32
+	seq      int // bumped per notification, so stale timers do nothing
+	done     chan struct{}
 }
 
-func newBreak(to uint32) *breakState { return &breakState{to: to, done: make(chan struct{})} }
+func newBreak(to uint32) *breakState {
+	return &breakState{to: to, want: to, done: make(chan struct{})}
+}
 
 // finish ends the break (caller holds the node table lock).
 func (b *breakState) finish() {
@@ -63,217 +65,163 @@ func (b *breakState) finish() {
 	}
 }
 
-// leaseRequest is a parsed SMB2_CREATE_REQUEST_LEASE(_V2) context.
-type leaseRequest struct {
-	key, parent [16]byte
-	state       uint32
-	flags       uint32
-	epoch       uint16
-	version     int
-}
-
-func parseLeaseRequest(b []byte, dialect wire.Dialect) (leaseRequest, bool) {
-	var lr leaseRequest
-	switch {
-	case len(b) >= 52 && dialect >= wire.Dialect300:
-		lr.version = 2
-		copy(lr.parent[:], b[32:48])
-		lr.epoch = le.Uint16(b[48:])
-	case len(b) >= 32:
-		lr.version = 1
-	default:
-		return lr, false
-	}
-	copy(lr.key[:], b[:16])
-	lr.state = le.Uint32(b[16:]) & (leaseR | leaseH | leaseW)
-	lr.flags = le.Uint32(b[20:])
-	return lr, true
-}
-
-// appendLeaseResponse encodes SMB2_CREATE_RESPONSE_LEASE(_V2).
-func appendLeaseResponse(b []byte, l *lease, state uint32, breaking bool) []byte {
-	b = append(b, l.id.key[:]...)
-	b = le.AppendUint32(b, state)
-	var flags uint32
-	if breaking {
-		flags |= leaseFlagBreakInProgress
-	}
-	if l.version == 2 && l.hasParent {
-		flags |= leaseFlagParentKeySet
-	}
-	b = le.AppendUint32(b, flags)
-	b = le.AppendUint64(b, 0)
-	if l.version == 2 {
-		b = append(b, l.parent[:]...)
-		b = le.AppendUint16(b, l.epoch)
-		b = le.AppendUint16(b, 0)
-	}
-	return b
-}
-
-// validLeaseState reduces a requested state to one a lease may have:
-// R, RH, RW or RWH (a lone H or W is not grantable).
-func validLeaseState(s uint32) uint32 {
-	if s&leaseR == 0 {
-		return 0
-	}
-	return s
-}
-
-// breakNeeded is a break the create must start (and maybe wait for).
+// breakNeeded is a break to start.
 type breakNeeded struct {
-	o  *open  // oplock break of this open
-	l  *lease // or lease break of this lease
-	to uint32
+	o    *open  // oplock break of this open
+	l    *lease // or lease break of this lease
+	to   uint32 // lease state, or oplock level for o
+	wait bool   // the caller waits for its acknowledgment
 }
 
-// planBreaks decides the breaks an open of n needs before share modes are
-// checked (MS-FSA 2.1.5.1.2.1, MS-SMB2 3.3.5.9): exclusive and batch
-// oplocks break to level II (none when the new open overwrites), write
-// caching leases lose W; overwrite also breaks read caching.
+// openIntent is what a new open means for the others on its file
+// (MS-FSA 2.1.5.1.2.1 and 2.1.4.12 "Check for oplock break").
+type openIntent struct {
+	lease     *leaseID // the new open's lease key
+	access    uint32
+	overwrite bool // supersede, overwrite or overwrite-if
+	conflict  bool // a sharing violation with the current opens
+}
+
+// planOpenBreaks decides the breaks a new open causes, the way Windows
+// does: without a sharing violation write caching is broken (exclusive and
+// batch oplocks to level II); with one, only handle caching (batch oplocks
+// to level II), since only closing handles can resolve it; an overwrite
+// breaks everything. Stat opens break nothing. Breaks already in progress
+// have their final state lowered. It returns the channels to wait on:
+// those of breaks that remove the caching the open waits for.
 // Caller holds the node table lock.
-func planBreaks(n *fileNode, newLease *leaseID, overwrite bool) []breakNeeded {
-	var out []breakNeeded
+func planOpenBreaks(n *fileNode, in openIntent) (bs []breakNeeded, waits []<-chan struct{}) {
+	delay := leaseW
+	if in.conflict {
+		delay = leaseH
+	}
+	target := func(s uint32) uint32 {
+		if in.overwrite {
+			return 0
+		}
+		return s &^ delay
+	}
 	seen := map[*lease]bool{}
 	for _, x := range n.opens {
-		if x.lease != nil {
-			l := x.lease
-			if seen[l] || (newLease != nil && l.id == *newLease) {
+		if l := x.lease; l != nil {
+			if seen[l] || in.lease != nil && l.id == *in.lease {
 				continue
 			}
 			seen[l] = true
-			cur := l.state
-			if l.brk != nil {
-				cur = l.brk.to
-			}
-			to := cur &^ leaseW
-			if overwrite {
-				to &^= leaseR
-			}
-			if to != cur {
-				out = append(out, breakNeeded{l: l, to: to})
-			}
-			continue
-		}
-		cur := x.oplock
-		if x.obrk != nil {
-			cur = uint8(x.obrk.to)
-		}
-		switch cur {
-		case oplockExclusive, oplockBatch:
-			to := oplockLevelII
-			if overwrite {
-				to = oplockNone
-			}
-			out = append(out, breakNeeded{o: x, to: uint32(to)})
-		case oplockLevelII:
-			if overwrite {
-				out = append(out, breakNeeded{o: x, to: uint32(oplockNone)})
-			}
-		}
-	}
-	return out
-}
-
-// planHandleBreaks returns the breaks that may resolve a sharing violation:
-// batch oplocks and handle-caching leases of the conflicting opens
-// (MS-FSA 2.1.5.1.2.2). Caller holds the node table lock.
-func planHandleBreaks(conflicts []*open) []breakNeeded {
-	var out []breakNeeded
-	seen := map[*lease]bool{}
-	for _, x := range conflicts {
-		if x.lease != nil {
-			l := x.lease
-			if seen[l] {
+			if isStatOpen(in.access, leaseStatMask) && !in.overwrite && !in.conflict {
 				continue
 			}
-			seen[l] = true
-			cur := l.state
 			if l.brk != nil {
-				cur = l.brk.to
+				l.brk.want &= target(l.brk.want)
+				if l.state&delay != 0 || in.overwrite && l.state&leaseW != 0 {
+					waits = append(waits, l.brk.done)
+				}
+				continue
 			}
-			if cur&leaseH != 0 {
-				out = append(out, breakNeeded{l: l, to: cur &^ (leaseH | leaseW)})
+			if to := target(l.state); to != l.state {
+				wait := l.state&delay != 0 || in.overwrite && l.state&leaseW != 0
+				bs = append(bs, breakNeeded{l: l, to: to, wait: wait})
 			}
 			continue
 		}
-		cur := x.oplock
-		if x.obrk != nil {
-			cur = uint8(x.obrk.to)
+		if isStatOpen(in.access, oplockStatMask) && !in.overwrite {
+			continue
 		}
-		if cur == oplockBatch || cur == oplockExclusive {
-			out = append(out, breakNeeded{o: x, to: uint32(oplockNone)})
+		if x.obrk != nil {
+			x.obrk.want &= uint32(oplockFor(target(oplockState(uint8(x.obrk.want)))))
+			if oplockState(x.oplock)&delay != 0 || in.overwrite && x.oplock >= oplockExclusive {
+				waits = append(waits, x.obrk.done)
+			}
+			continue
+		}
+		cur := oplockState(x.oplock)
+		if ts := target(cur); ts != cur {
+			to := oplockFor(ts)
+			wait := cur&delay != 0 || in.overwrite && cur&leaseW != 0
+			bs = append(bs, breakNeeded{o: x, to: uint32(to), wait: wait})
 		}
 	}
-	return out
+	return bs, waits
 }
 
-// startBreaks records the breaks and returns the notifications to send and
-// the channels to wait on. Caller holds the node table lock.
+// startBreaks records the breaks and returns the notifications to send
+// (after the lock is dropped) and the channels to wait on: those of the
+// breaks marked wait that need an acknowledgment. Caller holds the node
+// table lock.
 func (s *Server) startBreaks(bs []breakNeeded) (sends []func(), waits []<-chan struct{}) {
 	for _, b := range bs {
 		if b.l != nil {
 			l := b.l
 			if l.brk != nil {
-				// Already breaking: lower the target; the client acks once.
-				if b.to&^l.brk.to == 0 {
-					l.brk.to = b.to
+				l.brk.want &= b.to
+				if b.wait {
+					waits = append(waits, l.brk.done)
 				}
-				waits = append(waits, l.brk.done)
 				continue
 			}
 			cur := l.state
 			ack := cur&(leaseW|leaseH) != 0
-			brk := newBreak(b.to)
-			if ack {
-				l.brk = brk
-				waits = append(waits, brk.done)
-			} else {
-				l.state = b.to
-				brk.finish()
-			}
 			if l.version == 2 {
 				l.epoch++
 			}
-			msg := leaseBreakNotification(l, cur, b.to, ack)
-			sess := leaseSession(l)
-			timeout := s.breakTimeout()
-			sends = append(sends, func() {
-				s.sendBreak(sess, msg)
-				if ack {
-					time.AfterFunc(timeout, func() { s.breakTimedOut(l, brk) })
+			if ack {
+				l.brk = newBreak(b.to)
+				if b.wait {
+					waits = append(waits, l.brk.done)
 				}
-			})
+			} else {
+				l.state = b.to
+			}
+			sends = append(sends, s.leaseBreakSender(l, cur, b.to, ack))
 			continue
 		}
 		o := b.o
 		if o.obrk != nil {
-			if b.to < o.obrk.to {
-				o.obrk.to = b.to
+			o.obrk.want &= b.to
+			if b.wait {
+				waits = append(waits, o.obrk.done)
 			}
-			waits = append(waits, o.obrk.done)
 			continue
 		}
-		cur := o.oplock
-		brk := newBreak(b.to)
-		ack := cur == oplockExclusive || cur == oplockBatch
+		ack := o.oplock == oplockExclusive || o.oplock == oplockBatch
 		if ack {
-			o.obrk = brk
-			waits = append(waits, brk.done)
+			o.obrk = newBreak(b.to)
+			if b.wait {
+				waits = append(waits, o.obrk.done)
+			}
 		} else {
 			o.oplock = uint8(b.to)
 		}
-		msg := oplockBreakNotification(o, uint8(b.to))
-		sess := o.sess
-		timeout := s.breakTimeout()
-		sends = append(sends, func() {
-			s.sendBreak(sess, msg)
-			if ack {
-				time.AfterFunc(timeout, func() { s.oplockBreakTimedOut(o, brk) })
-			}
-		})
+		sends = append(sends, s.oplockBreakSender(o, uint8(b.to), ack))
 	}
 	return sends, waits
+}
+
+// leaseBreakSender returns the send of one lease break notification and,
+// when it needs an acknowledgment, arms its timer. Caller holds the lock.
+func (s *Server) leaseBreakSender(l *lease, cur, to uint32, ack bool) func() {
+	msg := leaseBreakNotification(l, cur, to, ack)
+	sess := leaseSession(l)
+	if ack {
+		b := l.brk
+		b.seq++
+		seq := b.seq
+		timeout := s.breakTimeout()
+		time.AfterFunc(timeout, func() { s.leaseBreakTimedOut(l, b, seq) })
+	}
+	return func() { s.sendBreak(sess, msg) }
+}
+
+func (s *Server) oplockBreakSender(o *open, level uint8, ack bool) func() {
+	msg := oplockBreakNotification(o, level)
+	sess := o.sess
+	if ack {
+		b := o.obrk
+		b.seq++
+		seq := b.seq
+		time.AfterFunc(s.breakTimeout(), func() { s.oplockBreakTimedOut(o, b, seq) })
+	}
+	return func() { s.sendBreak(sess, msg) }
 }
 
 func (s *Server) breakTimeout() time.Duration {
@@ -283,38 +231,28 @@ func (s *Server) breakTimeout() time.Duration {
 	return defaultBreakTimeout
 }
 
-// breakTimedOut lowers a lease whose break was not acknowledged.
-func (s *Server) breakTimedOut(l *lease, b *breakState) {
+// leaseBreakTimedOut ends a lease break that was not acknowledged in time:
+// the lease loses all caching (MS-SMB2 3.3.6.1, smb2.lease.timeout).
+func (s *Server) leaseBreakTimedOut(l *lease, b *breakState, seq int) {
 	s.nodes.mu.Lock()
 	defer s.nodes.mu.Unlock()
-	if l.brk != b {
+	if l.brk != b || b.seq != seq {
 		return
 	}
-	l.state = b.to
+	l.state = 0
 	l.brk = nil
 	b.finish()
 }
 
-func (s *Server) oplockBreakTimedOut(o *open, b *breakState) {
+func (s *Server) oplockBreakTimedOut(o *open, b *breakState, seq int) {
 	s.nodes.mu.Lock()
 	defer s.nodes.mu.Unlock()
-	if o.obrk != b {
+	if o.obrk != b || b.seq != seq {
 		return
 	}
-	o.oplock = uint8(b.to)
+	o.oplock = oplockNone
 	o.obrk = nil
 	b.finish()
-}
-
-// leaseSession picks a session to send a lease break to: one that has an
-// open carrying the lease.
-func leaseSession(l *lease) *session {
-	for _, x := range l.node.opens {
-		if x.lease == l {
-			return x.sess
-		}
-	}
-	return nil
 }
 
 // oplockBreakNotification builds MS-SMB2 2.2.23.1.
@@ -328,32 +266,10 @@ func oplockBreakNotification(o *open, level uint8) []byte {
 	return wire.AppendFileID(b, o.id)
 }
 
-// leaseBreakNotification builds MS-SMB2 2.2.23.2.
-func leaseBreakNotification(l *lease, cur, to uint32, ack bool) []byte {
-	b := wire.AppendResponseHeader(make([]byte, 0, 108), &wire.ResponseHeader{
-		Command: wire.CmdOplockBreak, MessageID: ^uint64(0),
-	})
-	b = le.AppendUint16(b, 44)
-	if l.version == 2 {
-		b = le.AppendUint16(b, l.epoch)
-	} else {
-		b = le.AppendUint16(b, 0)
-	}
-	var flags uint32
-	if ack {
-		flags = leaseBreakAckRequired
-	}
-	b = le.AppendUint32(b, flags)
-	b = append(b, l.id.key[:]...)
-	b = le.AppendUint32(b, cur)
-	b = le.AppendUint32(b, to)
-	b = le.AppendUint32(b, 0) // BreakReason
-	b = le.AppendUint32(b, 0) // AccessMaskHint
-	return le.AppendUint32(b, 0)
-}
-
 // sendBreak sends a break notification on a live channel of sess, trying
-// the next channel when a send fails (multichannel: MS-SMB2 3.3.4.6/3.3.4.7).
+// the next channel when a send fails (multichannel: MS-SMB2 3.3.4.6/3.3.4.7
+// "if the connection is lost, the server MUST ... on any other channel").
+// This is the single path every break takes.
 func (s *Server) sendBreak(sess *session, msg []byte) {
 	if sess == nil {
 		return
@@ -379,7 +295,10 @@ func (s *Server) sendBreak(sess *session, msg []byte) {
 	}
 }
 
-// grantOplock decides the oplock of a new open (MS-SMB2 3.3.5.9.8).
+// grantOplock decides the oplock of a new open (MS-SMB2 3.3.5.9,
+// MS-FSA 2.1.5.17): exclusive and batch only for the sole open, level II
+// beside others, none beside an unbroken exclusive/batch oplock, a
+// write-caching lease or a handle-caching lease (smb2.lease.oplock).
 // Caller holds the node table lock; o is not yet in n.opens.
 func grantOplock(n *fileNode, o *open, requested uint8) uint8 {
 	if o.isDir || requested == oplockNone || requested == oplockLease {
@@ -387,11 +306,16 @@ func grantOplock(n *fileNode, o *open, requested uint8) uint8 {
 	}
 	others := false
 	for _, x := range n.opens {
-		if x != o {
-			others = true
-			if x.lease != nil && x.lease.state&leaseW != 0 {
+		if x == o {
+			continue
+		}
+		others = true
+		if x.lease != nil {
+			if x.lease.state&(leaseW|leaseH) != 0 {
 				return oplockNone
 			}
+		} else if x.oplock == oplockExclusive || x.oplock == oplockBatch {
+			return oplockNone
 		}
 	}
 	switch requested {
@@ -406,91 +330,32 @@ func grantOplock(n *fileNode, o *open, requested uint8) uint8 {
 	return oplockNone
 }
 
-// grantLease attaches o to the lease named by lr, creating it, and returns
-// the granted state. Caller holds the node table lock.
-func (s *Server) grantLease(n *fileNode, o *open, client [16]byte, lr leaseRequest) (*lease, wire.Status) {
-	id := leaseID{client: client, key: lr.key}
-	l := s.leases[id]
-	if l != nil && l.node != n {
-		if l.nopens > 0 {
-			// A lease key names one file (MS-SMB2 3.3.5.9.8).
-			return nil, wire.StatusInvalidParameter
-		}
-		delete(s.leases, id)
-		l = nil
-	}
-	want := validLeaseState(lr.state)
-	if o.isDir {
-		want &= leaseR | leaseH
-		if s.cfg.DirectoryLeases == false {
-			want = 0
-		}
-	}
-	// Other opens (not of this lease) keep W away; opens with oplocks or
-	// other leases holding W were broken before.
-	for _, x := range n.opens {
-		if x == o || (x.lease != nil && x.lease.id == id) {
-			continue
-		}
-		want &^= leaseW
-	}
-	if l == nil {
-		l = &lease{id: id, node: n, version: lr.version, parent: lr.parent,
-			hasParent: lr.flags&leaseFlagParentKeySet != 0}
-		if lr.version == 2 {
-			l.epoch = lr.epoch
-		}
-		s.leases[id] = l
-	}
-	if l.brk == nil && want&^l.state != 0 && want != 0 {
-		// Upgrade (never a downgrade by a create).
-		l.state |= want
-		if l.version == 2 {
-			l.epoch++
-		}
-	} else if l.brk == nil && l.state == 0 {
-		l.state = want
-	}
-	l.nopens++
-	o.lease = l
-	return l, 0
-}
-
-// releaseLease drops o's reference on its lease. Caller holds the node lock.
-func (s *Server) releaseLease(o *open) {
-	l := o.lease
-	if l == nil {
-		return
-	}
-	l.nopens--
-	if l.nopens == 0 {
-		if l.brk != nil {
-			l.brk.finish()
-			l.brk = nil
-		}
-		// The lease outlives its last open only for a reopen by the same
-		// client; drop it so the table does not grow without bound.
-		delete(s.leases, l.id)
-	}
-}
-
-// breakReaders breaks level II oplocks and read leases of other opens of
-// o's file to none, without waiting (a write happened: MS-FSA 2.1.5.3).
+// breakReaders breaks read caching held beside o after o changed the
+// file's data (WRITE, byte-range LOCK, set EOF or allocation:
+// MS-FSA 2.1.5.3, 2.1.4.12): every level II oplock, o's own included
+// (smb2.oplock.batch6, brl1), and read leases other than o's, to none,
+// without waiting.
 func (s *Server) breakReaders(o *open) {
 	s.nodes.mu.Lock()
+	n := o.node
+	if n == nil {
+		s.nodes.mu.Unlock()
+		return
+	}
 	var bs []breakNeeded
 	seen := map[*lease]bool{}
-	for _, x := range o.node.opens {
-		if x == o {
-			continue
-		}
-		if x.lease != nil {
-			if x.lease == o.lease || seen[x.lease] || x.lease.brk != nil {
+	for _, x := range n.opens {
+		if l := x.lease; l != nil {
+			if l == o.lease || seen[l] {
 				continue
 			}
-			seen[x.lease] = true
-			if x.lease.state&leaseR != 0 && x.lease.state&leaseW == 0 {
-				bs = append(bs, breakNeeded{l: x.lease, to: 0})
+			seen[l] = true
+			if l.brk != nil {
+				l.brk.want = 0
+				continue
+			}
+			if l.state&leaseR != 0 {
+				bs = append(bs, breakNeeded{l: l, to: 0})
 			}
 			continue
 		}
@@ -508,6 +373,16 @@ func (s *Server) breakReaders(o *open) {
 	}
 }
 
+// nextStep is the state a lease is broken to after its holder acknowledged
+// cur while want is still lower: handle caching goes first, keeping read
+// caching (smb2.lease.breaking3: RH, then R, then none).
+func nextStep(cur, want uint32) uint32 {
+	if cur&leaseH != 0 && want&leaseH == 0 && cur&leaseR != 0 {
+		return leaseR | want&leaseR
+	}
+	return want
+}
+
 // handleOplockBreak is an oplock or lease break acknowledgment
 // (MS-SMB2 3.3.5.22).
 func handleOplockBreak(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
@@ -520,22 +395,43 @@ func handleOplockBreak(r *request, st *chainState, out []byte) ([]byte, wire.Sta
 		id := leaseID{client: client, key: ack.LeaseKey()}
 		state := ack.LeaseState()
 		srv.nodes.mu.Lock()
-		defer srv.nodes.mu.Unlock()
 		l := srv.leases[id]
 		if l == nil {
+			srv.nodes.mu.Unlock()
 			return out, wire.StatusObjectNameNotFound
 		}
-		if l.brk == nil {
+		b := l.brk
+		if b == nil {
+			srv.nodes.mu.Unlock()
 			return out, wire.StatusUnsuccessful
 		}
-		if state&^l.brk.to != 0 {
+		// 3.3.5.22.2: "If LeaseState is not a subset of Lease.BreakToLeaseState,
+		// the server MUST fail the request with STATUS_REQUEST_NOT_ACCEPTED."
+		if state&^b.to != 0 {
+			srv.nodes.mu.Unlock()
 			return out, wire.StatusRequestNotAccepted
 		}
 		l.state = state
-		b := l.brk
-		l.brk = nil
-		b.acked = true
-		b.finish()
+		var send func()
+		if state&^b.want != 0 {
+			// Later opens need less: break again from here, same epoch.
+			next := nextStep(state, b.want)
+			needAck := state&(leaseW|leaseH) != 0
+			b.to = next
+			if !needAck {
+				l.state = next
+				l.brk = nil
+				b.finish()
+			}
+			send = srv.leaseBreakSender(l, state, next, needAck)
+		} else {
+			l.brk = nil
+			b.finish()
+		}
+		srv.nodes.mu.Unlock()
+		if send != nil {
+			r.after = send
+		}
 		out = le.AppendUint16(out, 36)
 		out = le.AppendUint16(out, 0)
 		out = le.AppendUint32(out, 0)
@@ -550,124 +446,33 @@ func handleOplockBreak(r *request, st *chainState, out []byte) ([]byte, wire.Sta
 	}
 	level := ack.OplockLevel()
 	srv.nodes.mu.Lock()
-	defer srv.nodes.mu.Unlock()
-	if o.obrk == nil {
+	b := o.obrk
+	if b == nil {
+		srv.nodes.mu.Unlock()
 		return out, wire.StatusInvalidOplockProtocol
 	}
-	if level != oplockNone && level != oplockLevelII || uint32(level) > o.obrk.to {
+	if level != oplockNone && level != oplockLevelII || uint32(level) > b.to {
 		o.oplock = oplockNone
-		b := o.obrk
 		o.obrk = nil
 		b.finish()
+		srv.nodes.mu.Unlock()
 		return out, wire.StatusInvalidOplockProtocol
 	}
 	o.oplock = level
-	b := o.obrk
 	o.obrk = nil
-	b.acked = true
 	b.finish()
+	var send func()
+	if uint32(level) > b.want {
+		// A later open needs none (smb2.oplock.levelii501).
+		o.oplock = oplockNone
+		send = srv.oplockBreakSender(o, oplockNone, false)
+	}
+	srv.nodes.mu.Unlock()
+	if send != nil {
+		r.after = send
+	}
 	out = le.AppendUint16(out, 24)
 	out = append(out, level, 0)
 	out = le.AppendUint32(out, 0)
 	return wire.AppendFileID(out, o.id), wire.StatusSuccess
-}
-
-// grantResult is what attachOpen granted.
-type grantResult struct {
-	oplock    uint8
-	lease     *lease
-	leaseResp []byte
-}
-
-// attachOpen adds o to its file's node: it breaks conflicting oplocks and
-// leases (going async while it waits for acknowledgments), enforces share
-// modes and pending deletes, and grants o its oplock or lease.
-func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream string, lr *leaseRequest, reqOplock uint8, overwrite bool) ([]byte, grantResult, wire.Status) {
-	srv := r.c.srv
-	var newLease *leaseID
-	r.c.mu.Lock()
-	client := r.c.clientGUID
-	r.c.mu.Unlock()
-	if lr != nil {
-		newLease = &leaseID{client: client, key: lr.key}
-	}
-	handleBroken := false
-	for attempt := 0; ; attempt++ {
-		srv.nodes.mu.Lock()
-		n := srv.nodes.nodes[key]
-		if n == nil {
-			n = &fileNode{key: key, path: o.f.Name(), share: t.share, stream: stream != ""}
-			srv.nodes.nodes[key] = n
-		}
-		drop := func() {
-			if len(n.opens) == 0 && srv.nodes.nodes[key] == n {
-				delete(srv.nodes.nodes, key)
-			}
-		}
-		if n.deletePending {
-			drop()
-			srv.nodes.mu.Unlock()
-			return out, grantResult{}, wire.StatusDeletePending
-		}
-		needs := planBreaks(n, newLease, overwrite)
-		if len(needs) == 0 {
-			var conflicts []*open
-			for _, x := range n.opens {
-				if shareConflict(x, o.access, o.shareAc) {
-					conflicts = append(conflicts, x)
-				}
-			}
-			if len(conflicts) > 0 {
-				if !handleBroken {
-					needs = planHandleBreaks(conflicts)
-					handleBroken = true
-				}
-				if len(needs) == 0 {
-					drop()
-					srv.nodes.mu.Unlock()
-					return out, grantResult{}, wire.StatusSharingViolation
-				}
-			}
-		}
-		if len(needs) > 0 && attempt < 8 {
-			sends, waits := srv.startBreaks(needs)
-			srv.nodes.mu.Unlock()
-			for _, f := range sends {
-				f()
-			}
-			if len(waits) > 0 {
-				if !r.canGoAsync() {
-					return out, grantResult{}, wire.StatusInternalError
-				}
-				out = r.goAsync(out)
-				ctx := r.context()
-				for _, w := range waits {
-					select {
-					case <-w:
-					case <-ctx.Done():
-						return out, grantResult{}, wire.StatusCancelled
-					}
-				}
-			}
-			continue
-		}
-		var g grantResult
-		if lr != nil && !n.stream {
-			l, status := srv.grantLease(n, o, client, *lr)
-			if status != 0 {
-				drop()
-				srv.nodes.mu.Unlock()
-				return out, grantResult{}, status
-			}
-			g.lease = l
-			g.leaseResp = appendLeaseResponse(nil, l, l.state, l.brk != nil)
-		} else if lr == nil {
-			o.oplock = grantOplock(n, o, reqOplock)
-			g.oplock = o.oplock
-		}
-		o.node = n
-		n.opens = append(n.opens, o)
-		srv.nodes.mu.Unlock()
-		return out, g, 0
-	}
 }
