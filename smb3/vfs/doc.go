@@ -71,8 +71,11 @@
 // system has no user xattrs (ENOTSUP on the first write), they are kept in
 // memory keyed by (dev, ino) for the life of the FS instead. The creation
 // time is the stored one (SetTimes) if any, else statx btime, else the
-// earliest of the other times. Info.FileID is the inode number. SMB extended attributes and alternate data streams
-// are user xattrs under XattrEAPrefix and XattrStreamPrefix.
+// earliest of the other times. Info.FileID is the inode number. SMB
+// extended attributes and alternate data streams are user xattrs under
+// XattrEAPrefix and XattrStreamPrefix: without user xattrs they fail with
+// ENOTSUP, and a stream holds at most what one xattr value can (64 KiB on
+// ext4 and tmpfs).
 //
 // # Errors
 //
