@@ -69,10 +69,11 @@ func (o *open) fileInfo() (fscc.FileInfo, *vfs.Info, error) {
 	if o.isDir {
 		fi.EndOfFile = 0
 	}
-	applyTimeOverrides(&fi, &info)
-	if _, stream := o.f.(*streamFile); !stream && isRegular(&info) {
-		fixAllocSize(&fi, o.f.Fd())
+	fd := o.f.Fd()
+	if _, stream := o.f.(*streamFile); stream {
+		fd = -1 // the sizes are the stream's
 	}
+	adjustFileInfo(&fi, &info, fd)
 	if eas, err := o.f.ListEAs(); err == nil && len(eas) > 0 {
 		fi.EASize = uint32(fscc.FullEaListLen(fullEas(eas)))
 	}
@@ -152,6 +153,25 @@ func queryFileInfo(r *request, o *open, class uint8, maxOut int) ([]byte, bool, 
 		full = fscc.AppendNameInformation(nil, alternateName(base))
 	case fscc.FileNormalizedNameInformation:
 		full = fscc.AppendNameInformation(nil, normalizedName(o))
+	case fscc.FileIDInformation:
+		// The volume serial FileFsVolumeInformation reports, and the
+		// inode number as the 128-bit id (MS-FSCC 2.4.20).
+		if fsi, err := o.tree.share.fs.Statfs(); err == nil {
+			fi.VolumeSerial = uint64(fsi.Serial)
+		}
+		full = fscc.AppendIDInformation(nil, &fi)
+	case fscc.FileStatInformation:
+		fi.EffectiveAccess = o.access
+		full = fscc.AppendStatInformation(nil, &fi)
+	case fscc.FileCaseSensitiveInformation:
+		// MS-FSCC 2.4.6: FILE_CS_FLAG_CASE_SENSITIVE_DIR (1) when the
+		// directory's names are case-sensitive, which is a property of
+		// the share here.
+		var flags uint32
+		if o.isDir && o.tree.share.cfg.CaseSensitive {
+			flags = 1
+		}
+		full = fscc.AppendCaseSensitiveInformation(nil, flags)
 	case fscc.FileNameInformation, fscc.FileAllInformation:
 		fi.Name = `\` + o.name
 		full, err = fscc.AppendFileInfo(nil, class, &fi, &oi)
@@ -327,7 +347,12 @@ func (r *request) setFileInfo(o *open, class uint8, buf []byte) wire.Status {
 		}
 		t.Birth, t.Access, t.Write, t.Change = conv(bi.Creation), conv(bi.Access), conv(bi.Write), conv(bi.Change)
 		if bi.Attributes != 0 {
+			// MS-FSA 2.1.5.15.1: DIRECTORY on a file, or TEMPORARY on a
+			// directory, is STATUS_INVALID_PARAMETER.
 			if bi.Attributes&fscc.FileAttributeDirectory != 0 && !o.isDir {
+				return wire.StatusInvalidParameter
+			}
+			if bi.Attributes&fscc.FileAttributeTemporary != 0 && o.isDir {
 				return wire.StatusInvalidParameter
 			}
 			if bi.Attributes&^0x00007FB7 != 0 {
