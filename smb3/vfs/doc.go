@@ -74,8 +74,9 @@
 // earliest of the other times. Info.FileID is the inode number. SMB
 // extended attributes and alternate data streams are user xattrs under
 // XattrEAPrefix and XattrStreamPrefix: without user xattrs they fail with
-// ENOTSUP, and a stream holds at most what one xattr value can (64 KiB on
-// ext4 and tmpfs).
+// ENOTSUP, and a stream holds at most what one xattr value can: 64 KiB
+// (E2BIG beyond) at best, and on ext4 without the ea_inode feature all the
+// xattrs of a file share one block, about 4 KiB (ENOSPC beyond).
 //
 // # Errors
 //

@@ -110,7 +110,8 @@ func (f *File) SetEA(name string, value []byte) error {
 
 // Streams returns the alternate data streams of the file, stored as user
 // xattrs named XattrStreamPrefix+name; a stream is limited to what one
-// xattr holds (64 KiB on most file systems, E2BIG beyond).
+// xattr holds (64 KiB at most, E2BIG beyond; on ext4 without ea_inode all
+// of a file's xattrs share one block of about 4 KiB, ENOSPC beyond).
 func (f *File) Streams() ([]EA, error) { return f.listPrefixed("liststreams", XattrStreamPrefix) }
 
 // Stream returns the content of one alternate data stream.
