@@ -38,6 +38,10 @@ var (
 	ErrBusy = errors.New("io_uring: too many requests in flight")
 	// ErrTimeout is returned by the waiting calls when their timeout expires.
 	ErrTimeout = errors.New("io_uring: wait timed out")
+	// ErrIdle is returned by the waiting calls when fewer completions than asked for are
+	// ready and no request is in flight, so none can arrive (requests flagged
+	// FlagCQESkipSuccess may finish without one).
+	ErrIdle = errors.New("io_uring: no request in flight to wait for")
 	// ErrClosed is returned by calls on a closed ring.
 	ErrClosed = errors.New("io_uring: ring closed")
 	// ErrTooLarge is returned by prep helpers whose kernel-visible arguments (iovecs, paths)

@@ -91,7 +91,7 @@ type Ring struct {
 	inflight int
 	cqOut    []CQE // completions taken from the kernel's CQ, not yet consumed
 	cqOutOff int
-	ids      []RequestID // scratch for process
+	ids      []RequestID    // scratch for process
 	bufPin   runtime.Pinner // registered buffers
 	bufs     [][]byte
 	bufRings map[uint16]*BufRing
@@ -496,7 +496,7 @@ func (r *Ring) release(id RequestID) {
 
 // WaitCQE returns the first completion without consuming it (see CQAdvance), waiting up to
 // timeout for one; a negative timeout waits without limit. It returns ErrTimeout when the
-// time runs out.
+// time runs out, ErrIdle when nothing is in flight.
 func (r *Ring) WaitCQE(timeout time.Duration) (CQE, error) {
 	if err := r.WaitCQEs(1, timeout); err != nil {
 		return CQE{}, err
@@ -505,8 +505,9 @@ func (r *Ring) WaitCQE(timeout time.Duration) (CQE, error) {
 }
 
 // WaitCQEs waits until at least minN completions are ready for PeekCQEs or timeout passes
-// (negative: no limit; zero: only flush what the kernel holds). It submits nothing and
-// consumes nothing.
+// (negative: no limit; zero: only flush what the kernel holds), returning ErrTimeout then,
+// or ErrIdle as soon as no request is left in flight. It submits nothing and consumes
+// nothing.
 func (r *Ring) WaitCQEs(minN int, timeout time.Duration) error {
 	if r.closed {
 		return ErrClosed
@@ -520,6 +521,9 @@ func (r *Ring) WaitCQEs(minN int, timeout time.Duration) error {
 		have := len(r.cqOut) - r.cqOutOff
 		if have >= minN {
 			return nil
+		}
+		if r.inflight == 0 {
+			return ErrIdle
 		}
 		want := uint32(minN - have) // the kernel's ring is empty now
 		var err error
@@ -607,7 +611,7 @@ func (r *Ring) drain(timeout time.Duration) {
 		if _, err := r.submit(0); err != nil && !errors.Is(err, unix.EINTR) {
 			return
 		}
-		if err := r.WaitCQEs(1, 50*time.Millisecond); err != nil && err != ErrTimeout {
+		if err := r.WaitCQEs(1, 50*time.Millisecond); err != nil && err != ErrTimeout && err != ErrIdle {
 			return
 		}
 		var buf [64]CQE

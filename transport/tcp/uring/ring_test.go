@@ -63,8 +63,15 @@ func TestNop(t *testing.T) {
 			t.Fatalf("inflight %d after completion", r.Inflight())
 		}
 	}
+	if _, err := r.WaitCQE(-1); err != ErrIdle {
+		t.Fatalf("WaitCQE with nothing in flight = %v, want ErrIdle", err)
+	}
+	sock, _ := tcpPair(t)
+	s := getSQE(t, r)
+	s.PrepRecv(sock, make([]byte, 1), 0)
+	submit(t, r)
 	if _, err := r.WaitCQE(10 * time.Millisecond); err != ErrTimeout {
-		t.Fatalf("WaitCQE on an empty ring = %v, want ErrTimeout", err)
+		t.Fatalf("WaitCQE with an idle receive = %v, want ErrTimeout", err)
 	}
 }
 
@@ -373,7 +380,7 @@ func TestSkipSuccessInLink(t *testing.T) {
 	if c := reap(t, r, 1, 5*time.Second)[0]; c.UserData != 4 || r.Inflight() != 0 {
 		t.Fatalf("unlinked skip-success: %+v inflight %d, want only the second NOP", c, r.Inflight())
 	}
-	if _, err := r.WaitCQE(10 * time.Millisecond); err != ErrTimeout {
+	if _, err := r.WaitCQE(10 * time.Millisecond); err != ErrIdle {
 		t.Fatalf("extra completion: %v", err)
 	}
 	// A kernel-skipped request that fails reports its error, and the rest of its chain
@@ -417,7 +424,7 @@ func TestSkipSuccessInLink(t *testing.T) {
 		cs[1].UserData != 9 || cs[1].Err() != unix.ECANCELED || cs[2].UserData != 10 || cs[2].Err() != unix.ECANCELED {
 		t.Fatalf("chain failed at submission: %+v", cs)
 	}
-	if _, err := r.WaitCQE(20 * time.Millisecond); err != ErrTimeout || r.Inflight() != 0 {
+	if _, err := r.WaitCQE(20 * time.Millisecond); err != ErrIdle || r.Inflight() != 0 {
 		t.Fatalf("after the failed chain: %v, inflight %d", err, r.Inflight())
 	}
 	// A skip-success receive guarded by a link timeout: the timeout's CQE does not prove
@@ -447,7 +454,7 @@ func TestSkipSuccessInLink(t *testing.T) {
 	if c := reap(t, r, 1, 5*time.Second)[0]; c.UserData != 14 || c.Err() != unix.ECANCELED {
 		t.Fatalf("successful recv with link timeout: %+v", c)
 	}
-	if _, err := r.WaitCQE(20 * time.Millisecond); err != ErrTimeout || r.Inflight() != 0 {
+	if _, err := r.WaitCQE(20 * time.Millisecond); err != ErrIdle || r.Inflight() != 0 {
 		t.Fatalf("after the recv: %v, inflight %d", err, r.Inflight())
 	}
 }

@@ -43,7 +43,7 @@ type rawCQE struct {
 // sqringOffsets is struct io_sqring_offsets.
 type sqringOffsets struct {
 	Head, Tail, RingMask, RingEntries, Flags, Dropped, Array, Resv1 uint32
-	UserAddr                                                      uint64
+	UserAddr                                                        uint64
 }
 
 // cqringOffsets is struct io_cqring_offsets.
@@ -215,4 +215,3 @@ func (r *Ring) unmapRings() {
 // also the full barrier between publishing the SQ tail and reading IORING_SQ_NEED_WAKEUP.
 func load(p *uint32) uint32     { return atomic.LoadUint32(p) }
 func store(p *uint32, v uint32) { atomic.StoreUint32(p, v) }
-
