@@ -75,6 +75,13 @@ func TestChangeNotifyCancel(t *testing.T) {
 		t.Fatalf("after CANCEL: %v %v async id %#x (want %#x)", h.Command(), wire.Status(h.Status()), h.AsyncID(), id)
 	}
 
+	c.close(dir)
+	// A fresh open: re-arming the same one races with event delivery (see
+	// TestChangeNotifyRearmRace).
+	dir, s = c.create("", accessRead, fileOpen, optDirectory)
+	if s != wire.StatusSuccess {
+		t.Fatalf("open root: %v", s)
+	}
 	id = c.pending(c.changeNotifyRequest(dir))
 	if err := os.WriteFile(filepath.Join(st.root, "new.txt"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
@@ -148,4 +155,42 @@ func TestMaxConnections(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	st.login().roundTrip("c.txt")
+}
+
+// TestChangeNotifyRearmRace: a second CHANGE_NOTIFY on the same open sets
+// notifyWatch.filter under w.mu (notifyWatchFor), while the inotify reader
+// reads it in notifier.dispatch under n.mu only: a data race (go test -race)
+// whenever events arrive while a client re-arms its notify, which clients
+// do after every completion.
+func TestChangeNotifyRearmRace(t *testing.T) {
+	knownBug(t, "BUG: data race on notifyWatch.filter between notifier.dispatch (n.mu only) and notifyWatchFor (w.mu); see TestChangeNotifyRearmRace")
+	st := newServerTester(t)
+	c := st.login()
+	dir, s := c.create("", accessRead, fileOpen, optDirectory)
+	if s != wire.StatusSuccess {
+		t.Fatalf("open root: %v", s)
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			os.WriteFile(filepath.Join(st.root, fmt.Sprintf("churn-%d", i%8)), []byte("x"), 0o644)
+		}
+	}()
+	for range 50 {
+		m := c.changeNotifyRequest(dir)
+		c.send(m)
+		h := c.recv() // the completion (events are flowing), or the interim skipped by recv
+		if h.Command() != wire.CmdChangeNotify {
+			t.Fatalf("got %v", h.Command())
+		}
+	}
+	close(stop)
+	<-done
 }
