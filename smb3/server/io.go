@@ -108,9 +108,6 @@ func handleWrite(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 		return out, wire.StatusInvalidParameter
 	}
 	off := req.Offset()
-	if o.access&fileWriteData == 0 {
-		return out, wire.StatusAccessDenied
-	}
 	// MS-FSA 2.1.5.3: offsets past INT64_MAX are invalid, and so is a write
 	// ending past the largest file NTFS allows (smb2.rw.invalid).
 	const maxFileSize = 0xfffffff0000

@@ -116,9 +116,6 @@ func (t *openTable) closeSession(s *session) {
 func (r *request) lookupOpen(st *chainState, id wire.FileID) (*open, wire.Status) {
 	if id.IsAll() {
 		if !r.hdr.IsRelated() || !st.hasFid {
-			if r.hdr.IsRelated() {
-				return nil, wire.StatusInvalidParameter
-			}
 			return nil, wire.StatusFileClosed
 		}
 		id = st.fid

@@ -28,10 +28,12 @@ type request struct {
 	mu        sync.Mutex
 	ctx       context.Context
 	cancelCtx context.CancelFunc
+	cancelled bool // a CANCEL arrived, possibly before context() was called
 }
 
 func (r *request) cancel() {
 	r.mu.Lock()
+	r.cancelled = true
 	cf := r.cancelCtx
 	r.mu.Unlock()
 	if cf != nil {
@@ -45,6 +47,9 @@ func (r *request) context() context.Context {
 	defer r.mu.Unlock()
 	if r.ctx == nil {
 		r.ctx, r.cancelCtx = context.WithCancel(context.Background())
+		if r.cancelled {
+			r.cancelCtx()
+		}
 		go func(ctx context.Context, done <-chan struct{}, cf context.CancelFunc) {
 			select {
 			case <-ctx.Done():
@@ -294,6 +299,7 @@ func (c *conn) dispatch(r *request, st *chainState, out []byte, start int) ([]by
 	}
 	if !related {
 		st.sess, st.tree = nil, nil
+		st.hasFid = false
 	}
 	// Session.
 	if info.needSession || (cmd == wire.CmdSessionSetup && r.hdr.SessionID() != 0) || (cmd == wire.CmdEcho && r.hdr.SessionID() != 0 && r.hdr.IsSigned()) {
