@@ -371,12 +371,14 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 	r.sess.mu.Unlock()
 	st.fid, st.hasFid = o.id, true
 
+	fi := fileInfo(&info)
+	applyTimeOverrides(&fi, &info)
 	resp := wire.CreateResponse{
 		CreateAction:   action,
-		Creation:       filetime(info.Birth),
-		LastAccess:     filetime(info.Access),
-		LastWrite:      filetime(info.Write),
-		Change:         filetime(info.Change),
+		Creation:       fi.Creation,
+		LastAccess:     fi.Access,
+		LastWrite:      fi.Write,
+		Change:         fi.Change,
 		AllocationSize: allocSize(&info),
 		EndOfFile:      info.Size,
 		Attributes:     info.Attributes,
@@ -415,10 +417,12 @@ func handleClose(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	var resp wire.CloseResponse
 	if req.Flags()&wire.CloseFlagPostQueryAttrib != 0 && ok {
 		resp.Flags = wire.CloseFlagPostQueryAttrib
-		resp.Creation = filetime(info.Birth)
-		resp.LastAccess = filetime(info.Access)
-		resp.LastWrite = filetime(info.Write)
-		resp.Change = filetime(info.Change)
+		fi := fileInfo(&info)
+		applyTimeOverrides(&fi, &info)
+		resp.Creation = fi.Creation
+		resp.LastAccess = fi.Access
+		resp.LastWrite = fi.Write
+		resp.Change = fi.Change
 		resp.AllocationSize = allocSize(&info)
 		resp.EndOfFile = info.Size
 		if info.IsDir {
