@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sort"
 	"time"
 
 	"smb3d/smb3/wire"
@@ -79,6 +80,7 @@ type openIntent struct {
 	lease     *leaseID // the new open's lease key
 	access    uint32
 	overwrite bool // supersede, overwrite or overwrite-if
+	deleting  bool // FILE_DELETE_ON_CLOSE: an unlink (smb2.lease.unlink)
 	conflict  bool // a sharing violation with the current opens
 }
 
@@ -94,6 +96,10 @@ func planOpenBreaks(n *fileNode, in openIntent) (bs []breakNeeded, waits []<-cha
 	delay := leaseW
 	if in.conflict {
 		delay = leaseH
+	}
+	if in.deleting {
+		// An unlink also needs the handles others cache closed.
+		delay |= leaseH
 	}
 	target := func(s uint32) uint32 {
 		if in.overwrite {
@@ -209,7 +215,7 @@ func (s *Server) leaseBreakSender(l *lease, cur, to uint32, ack bool) func() {
 		timeout := s.breakTimeout()
 		time.AfterFunc(timeout, func() { s.leaseBreakTimedOut(l, b, seq) })
 	}
-	return func() { s.sendBreak(sess, msg) }
+	return func() { s.sendLeaseBreak(l.id.client, sess, msg) }
 }
 
 func (s *Server) oplockBreakSender(o *open, level uint8, ack bool) func() {
@@ -293,6 +299,52 @@ func (s *Server) sendBreak(sess *session, msg []byte) {
 		}
 		s.log.Warn("break notification failed on a channel, trying another", "session", sess.id, "err", err)
 	}
+}
+
+// sendLeaseBreak sends a lease break to the client that owns the lease:
+// on the oldest connection of that ClientGuid first (Windows does so:
+// smb2.lease.v2_complex1), then on the others, then on the channels of
+// sess (MS-SMB2 3.3.4.7).
+func (s *Server) sendLeaseBreak(client [16]byte, sess *session, msg []byte) {
+	s.mu.Lock()
+	sessions := make([]*session, 0, len(s.sessions))
+	for _, x := range s.sessions {
+		sessions = append(sessions, x)
+	}
+	s.mu.Unlock()
+	type target struct {
+		sess    *session
+		c       *conn
+		created time.Time
+	}
+	var ts []target
+	for _, x := range sessions {
+		x.mu.Lock()
+		for c := range x.conns {
+			ts = append(ts, target{x, c, x.created})
+		}
+		x.mu.Unlock()
+	}
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].created.Before(ts[j].created) })
+	for _, t := range ts {
+		t.c.mu.Lock()
+		same := t.c.clientGUID == client
+		t.c.mu.Unlock()
+		if !same {
+			continue
+		}
+		var err error
+		if t.sess.encryptData() {
+			err = t.c.send(msg, t.sess)
+		} else {
+			err = t.c.t.WriteMessage(msg)
+		}
+		if err == nil {
+			return
+		}
+		s.log.Warn("lease break failed on a connection, trying another", "err", err)
+	}
+	s.sendBreak(sess, msg)
 }
 
 // grantOplock decides the oplock of a new open (MS-SMB2 3.3.5.9,

@@ -26,7 +26,7 @@ func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream s
 	r.c.mu.Lock()
 	client := r.c.clientGUID
 	r.c.mu.Unlock()
-	in := openIntent{access: o.access, overwrite: overwrite}
+	in := openIntent{access: o.access, overwrite: overwrite, deleting: o.options&optDeleteOnClose != 0}
 	if lr != nil {
 		in.lease = &leaseID{client: client, key: lr.key}
 	}
@@ -85,7 +85,18 @@ func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream s
 			return out, grantResult{}, wire.StatusSharingViolation
 		}
 		var g grantResult
-		if lr != nil && !(o.isDir && !srv.cfg.DirectoryLeases) {
+		if lr != nil && o.isDir && !srv.cfg.DirectoryLeases {
+			// No lease on a directory, but a key naming another file is
+			// still refused (smb2.lease.request).
+			if l := srv.leases[*in.lease]; l != nil && l.node != n && l.nopens > 0 {
+				drop()
+				srv.nodes.mu.Unlock()
+				for _, f := range sends {
+					f()
+				}
+				return out, grantResult{}, wire.StatusInvalidParameter
+			}
+		} else if lr != nil {
 			l, status := srv.grantLease(n, o, client, *lr)
 			if status != 0 {
 				drop()
