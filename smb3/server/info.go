@@ -482,8 +482,12 @@ const statusInvalidEAName wire.Status = 0x80000013
 // setEAs applies a FILE_FULL_EA_INFORMATION list (MS-FSA 2.1.5.15.4): an
 // EA with an empty value is deleted, others are set. Like Windows, names are
 // case-insensitive and stored in upper case.
-func setEAs(o *open, eas []fscc.FullEa) wire.Status {
-	have, err := o.f.ListEAs()
+func setEAs(o *open, eas []fscc.FullEa) wire.Status { return applyEAs(o.f, eas) }
+
+// applyEAs is setEAs on a file handle, without access checks (CREATE with
+// an ExtA context calls it for the file it opens).
+func applyEAs(f fileHandle, eas []fscc.FullEa) wire.Status {
+	have, err := f.ListEAs()
 	if err != nil && !errors.Is(err, syscall.ENOTSUP) && !errors.Is(err, syscall.EOPNOTSUPP) {
 		return statusOf(err)
 	}
@@ -494,12 +498,12 @@ func setEAs(o *open, eas []fscc.FullEa) wire.Status {
 		up := strings.ToUpper(ea.Name)
 		for _, h := range have {
 			if h.Name != up && strings.EqualFold(h.Name, ea.Name) {
-				if err := o.f.SetEA(h.Name, nil); err != nil {
+				if err := f.SetEA(h.Name, nil); err != nil {
 					return statusOf(err)
 				}
 			}
 		}
-		if err := o.f.SetEA(up, ea.Value); err != nil {
+		if err := f.SetEA(up, ea.Value); err != nil {
 			return statusOf(err)
 		}
 	}

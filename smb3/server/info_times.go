@@ -101,6 +101,18 @@ func adjustFileInfo(fi *fscc.FileInfo, in *vfs.Info, fd int) {
 	}
 }
 
+// replyInfo is fileInfo(in) as replies report it for the file or directory
+// open as fd (-1 if none): EndOfFile 0 for a directory, then
+// adjustFileInfo.
+func replyInfo(in *vfs.Info, fd int) fscc.FileInfo {
+	fi := fileInfo(in)
+	if in.IsDir {
+		fi.EndOfFile = 0
+	}
+	adjustFileInfo(&fi, in, fd)
+	return fi
+}
+
 // openAlive reports whether o is still in its server's open table. It does
 // not take o.mu, so it can be called while any open's mu is held.
 func openAlive(o *open) bool {

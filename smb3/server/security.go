@@ -341,3 +341,29 @@ func applySecurity(f fileHandle, addl uint32, buf []byte) wire.Status {
 	}
 	return 0
 }
+
+// applyCreateSecurity stores the descriptor of a CREATE "SecD" context
+// (MS-SMB2 2.2.13.2.2) on the file the CREATE made: the owner, group and
+// DACL it has. Unlike SET_INFO, a descriptor without a DACL keeps the
+// default DACL (smb2.create.nulldacl: "the server should add the inherited
+// DACL when SEC_DESC_DACL_PRESENT isn't specified").
+func applyCreateSecurity(f fileHandle, buf []byte) wire.Status {
+	in, err := parseSD(buf)
+	if err != nil {
+		return statusInvalidSecurityDescr
+	}
+	var addl uint32
+	if in.owner != nil {
+		addl |= ownerSecurityInfo
+	}
+	if in.group != nil {
+		addl |= groupSecurityInfo
+	}
+	if in.control&seDACLPresent != 0 {
+		addl |= daclSecurityInfo
+	}
+	if addl == 0 {
+		return 0
+	}
+	return applySecurity(f, addl, buf)
+}
