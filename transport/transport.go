@@ -48,3 +48,47 @@ type Listener interface {
 
 // ErrMessageTooLarge is returned by ReadMessage for a message over the limit.
 var ErrMessageTooLarge = errors.New("transport: message larger than allowed")
+
+// BufferDescriptor names a span of the peer's registered memory
+// (MS-SMBD 2.2.3.1 Buffer Descriptor V1): 16 bytes on the wire.
+type BufferDescriptor struct {
+	Offset uint64
+	Token  uint32
+	Length uint32
+}
+
+// BufferDescriptorSize is the wire size of one descriptor.
+const BufferDescriptorSize = 16
+
+// ParseBufferDescriptors decodes a ReadChannelInfo/WriteChannelInfo list.
+func ParseBufferDescriptors(b []byte) ([]BufferDescriptor, error) {
+	if len(b) == 0 || len(b)%BufferDescriptorSize != 0 {
+		return nil, errors.New("transport: channel info is not a list of buffer descriptors")
+	}
+	out := make([]BufferDescriptor, len(b)/BufferDescriptorSize)
+	for i := range out {
+		d := b[i*BufferDescriptorSize:]
+		out[i] = BufferDescriptor{
+			Offset: uint64(d[0]) | uint64(d[1])<<8 | uint64(d[2])<<16 | uint64(d[3])<<24 | uint64(d[4])<<32 | uint64(d[5])<<40 | uint64(d[6])<<48 | uint64(d[7])<<56,
+			Token:  uint32(d[8]) | uint32(d[9])<<8 | uint32(d[10])<<16 | uint32(d[11])<<24,
+			Length: uint32(d[12]) | uint32(d[13])<<8 | uint32(d[14])<<16 | uint32(d[15])<<24,
+		}
+	}
+	return out, nil
+}
+
+// RDMAConn is a connection that can move data straight between local
+// buffers and the peer's registered memory (SMB-Direct): the server
+// RDMA-writes READ data into the client's buffers and RDMA-reads WRITE data
+// from them (MS-SMB2 3.3.5.12, 3.3.5.13 with Channel RDMA_V1).
+type RDMAConn interface {
+	Conn
+	// RDMAWrite writes p into the peer memory named by descs, in order.
+	RDMAWrite(descs []BufferDescriptor, p []byte) error
+	// RDMARead fills p from the peer memory named by descs, in order.
+	RDMARead(descs []BufferDescriptor, p []byte) error
+	// WriteMessageInvalidate sends a message that also invalidates the
+	// peer's memory registration token (RDMA_V1_INVALIDATE; Send with
+	// Invalidate).
+	WriteMessageInvalidate(token uint32, bufs ...[]byte) error
+}

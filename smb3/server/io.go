@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"smb3d/smb3/wire"
+	"smb3d/transport"
 )
 
 // checkCreditCharge enforces MS-SMB2 3.3.5.2.5: a large request must be
@@ -44,7 +45,23 @@ func handleRead(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if !r.checkCreditCharge(max(length, 1)) {
 		return out, wire.StatusInvalidParameter
 	}
-	if req.Channel() != wire.ChannelNone {
+	var rdma transport.RDMAConn
+	var descs []transport.BufferDescriptor
+	switch req.Channel() {
+	case wire.ChannelNone:
+	case wire.ChannelRDMAV1, wire.ChannelRDMAV1Invalidate:
+		var ok bool
+		if rdma, ok = r.c.t.(transport.RDMAConn); !ok {
+			return out, wire.StatusInvalidParameter
+		}
+		var err error
+		if descs, err = transport.ParseBufferDescriptors(req.ChannelInfo()); err != nil {
+			return out, wire.StatusInvalidParameter
+		}
+		if req.Channel() == wire.ChannelRDMAV1Invalidate {
+			r.invalidate = descs[0].Token
+		}
+	default:
 		return out, wire.StatusInvalidParameter
 	}
 	off := req.Offset()
@@ -66,7 +83,19 @@ func handleRead(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if n == 0 && length > 0 || uint32(n) < req.MinimumCount() {
 		return out[:pos], wire.StatusEndOfFile
 	}
-	le.PutUint32(out[pos+4:], uint32(n))
+	if rdma != nil {
+		// MS-SMB2 3.3.5.12: the data goes into the client's buffers by
+		// RDMA write; the response carries DataRemaining instead.
+		if err := rdma.RDMAWrite(descs, out[dataAt:dataAt+n]); err != nil {
+			r.c.log.Warn("RDMA write failed", "err", err)
+			return out[:pos], wire.StatusInsufficientResources
+		}
+		out = out[:dataAt]
+		le.PutUint32(out[pos+8:], uint32(n))
+		r.c.srv.stats.RDMABytesWritten.Add(uint64(n))
+	} else {
+		le.PutUint32(out[pos+4:], uint32(n))
+	}
 	o.mu.Lock()
 	o.position = int64(off) + int64(n)
 	o.mu.Unlock()
@@ -97,10 +126,36 @@ func handleWrite(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if o.access&(fileWriteData|fileAppendData) == 0 {
 		return out, wire.StatusAccessDenied
 	}
-	if req.Channel() != wire.ChannelNone {
+	data := req.Data()
+	switch req.Channel() {
+	case wire.ChannelNone:
+	case wire.ChannelRDMAV1, wire.ChannelRDMAV1Invalidate:
+		// MS-SMB2 3.3.5.13: the data is pulled from the client's buffers
+		// by RDMA read; Length is 0 and RemainingBytes says how much.
+		rdma, ok := r.c.t.(transport.RDMAConn)
+		if !ok || req.Length() != 0 {
+			return out, wire.StatusInvalidParameter
+		}
+		descs, err := transport.ParseBufferDescriptors(req.ChannelInfo())
+		if err != nil {
+			return out, wire.StatusInvalidParameter
+		}
+		n := req.RemainingBytes()
+		if n > r.c.srv.cfg.MaxWriteSize {
+			return out, wire.StatusInvalidParameter
+		}
+		data = make([]byte, n)
+		if err := rdma.RDMARead(descs, data); err != nil {
+			r.c.log.Warn("RDMA read failed", "err", err)
+			return out, wire.StatusInsufficientResources
+		}
+		r.c.srv.stats.RDMABytesRead.Add(uint64(n))
+		if req.Channel() == wire.ChannelRDMAV1Invalidate {
+			r.invalidate = descs[0].Token
+		}
+	default:
 		return out, wire.StatusInvalidParameter
 	}
-	data := req.Data()
 	if uint32(len(data)) > r.c.srv.cfg.MaxWriteSize {
 		return out, wire.StatusInvalidParameter
 	}

@@ -6,6 +6,7 @@ import (
 
 	"smb3d/smb3/crypt"
 	"smb3d/smb3/wire"
+	"smb3d/transport"
 )
 
 // request is one SMB2 request of a (possibly compound) message.
@@ -19,11 +20,12 @@ type request struct {
 	tree *tree
 
 	// Set while building the response.
-	chain    *chainRun
-	asyncID  uint64
-	signNew  crypt.Signer       // sign the response with this (final SESSION_SETUP)
-	hashResp *crypt.PreauthHash // add the response to this preauth hash
-	after    func()             // run after the response is sent
+	chain      *chainRun
+	asyncID    uint64
+	signNew    crypt.Signer       // sign the response with this (final SESSION_SETUP)
+	hashResp   *crypt.PreauthHash // add the response to this preauth hash
+	after      func()             // run after the response is sent
+	invalidate uint32             // RDMA_V1_INVALIDATE: token to invalidate with the response
 
 	mu        sync.Mutex
 	ctx       context.Context
@@ -202,8 +204,16 @@ func (run *chainRun) flush() error {
 	reqs := run.reqs[run.sent:]
 	run.sent = len(run.starts)
 	var err error
+	var inval uint32
+	for _, r := range reqs {
+		if r.invalidate != 0 {
+			inval = r.invalidate
+		}
+	}
 	if run.encSess != nil && first >= transformHeaderSize {
 		err = run.c.sendSealed(run.out[first-transformHeaderSize:], run.encSess)
+	} else if rc, ok := run.c.t.(transport.RDMAConn); ok && inval != 0 {
+		err = rc.WriteMessageInvalidate(inval, run.out[first:])
 	} else {
 		err = run.c.send(run.out[first:], run.encSess)
 	}

@@ -103,6 +103,8 @@ type Stats struct {
 	Conns, Sessions     atomic.Int64
 	Requests, BytesRead atomic.Uint64
 	BytesWritten        atomic.Uint64
+	RDMABytesRead       atomic.Uint64 // WRITE payloads pulled by RDMA read
+	RDMABytesWritten    atomic.Uint64 // READ data pushed by RDMA write
 	Rejections          atomic.Uint64
 }
 
