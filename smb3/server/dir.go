@@ -107,9 +107,12 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 	if !ok {
 		return out, wire.StatusInvalidParameter
 	}
+	// MS-SMB2 3.3.5.18: "If OutputBufferLength is greater than
+	// Connection.MaxTransactSize, the server SHOULD fail the request with
+	// STATUS_INVALID_PARAMETER."
 	maxOut := int(req.OutputBufferLength())
 	if maxOut > int(r.c.srv.cfg.MaxTransactSize) {
-		maxOut = int(r.c.srv.cfg.MaxTransactSize)
+		return out, wire.StatusInvalidParameter
 	}
 	flags := req.Flags()
 	if strings.ContainsAny(pattern, `\/`) {
