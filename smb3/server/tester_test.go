@@ -110,6 +110,12 @@ type client struct {
 	preauth crypt.PreauthHash
 	signer  crypt.Signer
 	sign    bool // sign requests
+
+	ciphers  []uint16     // offered in the NEGOTIATE encryption context (3.1.1)
+	cipher   uint16       // the server's choice
+	enc, dec crypt.Cipher // after logon with a cipher: seal requests, open responses
+	seal     bool         // encrypt requests
+	sealed   bool         // the last response was encrypted
 }
 
 func (st *serverTester) dial() *client { return st.dialTB(st.t) }
@@ -196,6 +202,9 @@ func (c *client) send(msg []byte) {
 		sig := c.signer.Sign(msg)
 		copy(msg[48:64], sig[:])
 	}
+	if c.seal && c.enc != nil {
+		msg = c.enc.Seal(nil, msg, c.sessID)
+	}
 	if err := c.writeFrame(msg); err != nil {
 		c.t.Fatalf("write: %v", err)
 	}
@@ -209,6 +218,15 @@ func (c *client) recv() wire.Header {
 		m, err := c.readFrame(ioTimeout)
 		if err != nil {
 			c.t.Fatalf("read: %v", err)
+		}
+		c.sealed = crypt.IsTransform(m)
+		if c.sealed {
+			if c.dec == nil {
+				c.t.Fatalf("encrypted response without a key")
+			}
+			if m, err = c.dec.Open(nil, m); err != nil {
+				c.t.Fatalf("decrypt response: %v", err)
+			}
 		}
 		h := wire.Header(m)
 		if err := h.Validate(); err != nil {
@@ -264,7 +282,39 @@ func (c *client) negotiateRequest(dialects ...wire.Dialect) []byte {
 	b = le.AppendUint16(b, 1)                        // HashAlgorithmCount
 	b = le.AppendUint16(b, 32)                       // SaltLength
 	b = le.AppendUint16(b, wire.HashSHA512)          // HashAlgorithms
-	return append(b, bytes.Repeat([]byte{7}, 32)...) // Salt
+	b = append(b, bytes.Repeat([]byte{7}, 32)...)    // Salt
+	if len(c.ciphers) > 0 {
+		for len(b)%8 != 0 {
+			b = append(b, 0)
+		}
+		le.PutUint16(b[ctxOffPos+4:], 2)                   // NegotiateContextCount
+		b = le.AppendUint16(b, wire.CtxEncryption)         // ContextType
+		b = le.AppendUint16(b, uint16(2+2*len(c.ciphers))) // DataLength
+		b = le.AppendUint32(b, 0)                          // Reserved
+		b = le.AppendUint16(b, uint16(len(c.ciphers)))     // CipherCount
+		for _, id := range c.ciphers {
+			b = le.AppendUint16(b, id)
+		}
+	}
+	return b
+}
+
+// negotiatedCipher returns the cipher of the encryption context of a
+// NEGOTIATE response, 0 if none.
+func negotiatedCipher(h wire.Header) uint16 {
+	body := h[wire.HeaderSize:]
+	if len(body) < 64 {
+		return 0
+	}
+	off, n := int(le.Uint32(body[60:])), int(le.Uint16(body[6:]))
+	for i := 0; i < n && off+8 <= len(h); i++ {
+		typ, l := le.Uint16(h[off:]), int(le.Uint16(h[off+2:]))
+		if typ == wire.CtxEncryption && l >= 4 && off+12 <= len(h) {
+			return le.Uint16(h[off+10:])
+		}
+		off = (off + 8 + l + 7) &^ 7
+	}
+	return 0
 }
 
 func (c *client) negotiate() {
@@ -279,6 +329,7 @@ func (c *client) negotiate() {
 	if c.dialect == wire.Dialect311 {
 		c.preauth.Update(req)
 		c.preauth.Update(h)
+		c.cipher = negotiatedCipher(h)
 	}
 }
 
@@ -330,7 +381,17 @@ func (c *client) sessionSetup(user, pass string) wire.Status {
 	if c.dialect == wire.Dialect311 {
 		preauth = pre[:]
 	}
-	keys := crypt.DeriveKeys(uint16(c.dialect), nc.sessionKey, preauth, 0)
+	keys := crypt.DeriveKeys(uint16(c.dialect), nc.sessionKey, preauth, c.cipher)
+	if c.cipher != 0 {
+		// The client seals with the server's ServerIn key and opens with
+		// its ServerOut key.
+		if c.enc, err = crypt.NewCipher(c.cipher, keys.Decryption); err != nil {
+			c.t.Fatal(err)
+		}
+		if c.dec, err = crypt.NewCipher(c.cipher, keys.Encryption); err != nil {
+			c.t.Fatal(err)
+		}
+	}
 	alg := crypt.SigningAESCMAC
 	if c.dialect < wire.Dialect300 {
 		alg = crypt.SigningHMACSHA256
