@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -217,6 +218,16 @@ func isNoXattr(err error) bool {
 // loadSD returns the file's descriptor: the stored one, or the synthesized
 // default.
 func loadSD(f fileHandle) (*secDesc, error) {
+	sd, stored, err := loadStoredSD(f)
+	if err != nil || stored {
+		return sd, err
+	}
+	return defaultSD(f.Fd())
+}
+
+// loadStoredSD returns the descriptor a client stored on the file, and
+// stored=false (and a nil descriptor) if there is none.
+func loadStoredSD(f fileHandle) (sd *secDesc, stored bool, err error) {
 	fd := f.Fd()
 	var buf [1024]byte
 	n, err := unix.Fgetxattr(fd, xattrSD, buf[:])
@@ -227,26 +238,26 @@ func loadSD(f fileHandle) (*secDesc, error) {
 	case err == unix.ERANGE:
 		big := make([]byte, maxSDSize)
 		if n, err = unix.Fgetxattr(fd, xattrSD, big); err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		raw = big[:n]
 	case isNoXattr(err):
 		info, serr := f.Stat()
 		if serr != nil {
-			return nil, serr
+			return nil, false, serr
 		}
 		memSDs.mu.Lock()
 		raw = memSDs.m[inodeKey{info.Dev, info.FileID}]
 		memSDs.mu.Unlock()
 	case err != unix.ENODATA:
-		return nil, err
+		return nil, false, err
 	}
 	if raw != nil {
 		if sd, err := parseSD(raw); err == nil {
-			return sd, nil
+			return sd, true, nil
 		}
 	}
-	return defaultSD(fd)
+	return nil, false, nil
 }
 
 // storeSD saves the file's descriptor.
@@ -366,4 +377,104 @@ func applyCreateSecurity(f fileHandle, buf []byte) wire.Status {
 		return 0
 	}
 	return applySecurity(f, addl, buf)
+}
+
+// Access checks against stored descriptors (MS-DTYP 2.5.3.2, simplified).
+//
+// smb3d has no Windows identities: a session's token is taken to hold the
+// SID the server gives its own files' owner (S-1-22-1-euid) and group
+// (S-1-22-2-egid), Everyone (S-1-1-0), Authenticated Users (S-1-5-11) and
+// Users (S-1-5-32-545). Files whose descriptor no client has set are not
+// restricted here (the share's rules apply). A stored DACL is evaluated in
+// order: an ACCESS_ALLOWED ACE grants the bits no earlier ACE denied, an
+// ACCESS_DENIED ACE denies the bits no earlier ACE granted; inherit-only
+// and other ACE types are skipped. The owner always gets READ_CONTROL and
+// WRITE_DAC, so it can repair the DACL. A NULL DACL grants everything.
+
+// ACE types and flags (MS-DTYP 2.4.4.1).
+const (
+	aceAccessAllowed = 0x00
+	aceAccessDenied  = 0x01
+	aceInheritOnly   = 0x08
+)
+
+// fileAllAccess is FILE_ALL_ACCESS, what MAXIMUM_ALLOWED can reach.
+const fileAllAccess = 0x001F01FF
+
+// tokenSIDs is the token of every session (see above).
+var tokenSIDs = func() [][]byte {
+	return [][]byte{
+		appendSID(nil, 22, 1, uint32(unix.Geteuid())),
+		appendSID(nil, 22, 2, uint32(unix.Getegid())),
+		appendSID(nil, 1, 0),
+		appendSID(nil, 5, 11),
+		appendSID(nil, 5, 32, 545),
+	}
+}()
+
+func inToken(sid []byte) bool {
+	for _, t := range tokenSIDs {
+		if bytes.Equal(t, sid) {
+			return true
+		}
+	}
+	return false
+}
+
+// grantedBy returns the access the DACL of sd grants to the session token,
+// out of want (generic bits already mapped).
+func (sd *secDesc) grantedBy(want uint32) uint32 {
+	if sd.control&seDACLPresent == 0 || sd.dacl == nil {
+		return want // no DACL or a NULL DACL: no restriction
+	}
+	var granted, denied uint32
+	if sd.owner != nil && inToken(sd.owner) {
+		granted = (readControl | writeDAC) & want
+	}
+	acl := sd.dacl
+	count := int(le.Uint16(acl[4:]))
+	p := 8
+	for i := 0; i < count && p+8 <= len(acl); i++ {
+		typ, flags, size := acl[p], acl[p+1], int(le.Uint16(acl[p+2:]))
+		if size < 8 || p+size > len(acl) {
+			break
+		}
+		ace := acl[p : p+size]
+		p += size
+		if flags&aceInheritOnly != 0 || typ != aceAccessAllowed && typ != aceAccessDenied {
+			continue
+		}
+		sid, err := sidAt(ace, 8)
+		if err != nil || !inToken(sid) {
+			continue
+		}
+		mask := genericMapping(le.Uint32(ace[4:])) & want
+		if typ == aceAccessAllowed {
+			granted |= mask &^ denied
+		} else {
+			denied |= mask &^ granted
+		}
+	}
+	return granted
+}
+
+// sdAccess checks desired (generic bits mapped; MAXIMUM_ALLOWED allowed)
+// against the descriptor a client stored on the file open as f. It
+// returns the access to grant (for MAXIMUM_ALLOWED, the most the DACL
+// allows, FILE_ALL_ACCESS at best) and whether the open may proceed. A
+// file without a stored descriptor grants desired unchanged. CREATE calls
+// it after opening an existing file (MS-FSA 2.1.5.1.2.1 access check).
+func sdAccess(f fileHandle, desired uint32) (uint32, bool) {
+	sd, stored, err := loadStoredSD(f)
+	if err != nil || !stored {
+		return desired, true
+	}
+	sys := desired & accessSystemSecurity // a privilege, not a DACL right
+	explicit := desired &^ (maximumAllowed | accessSystemSecurity)
+	if desired&maximumAllowed != 0 {
+		granted := sd.grantedBy(fileAllAccess | explicit)
+		return granted | sys, granted != 0 && explicit&^granted == 0
+	}
+	granted := sd.grantedBy(explicit)
+	return granted | sys, explicit&^granted == 0
 }

@@ -1,0 +1,128 @@
+package server
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"smb3d/smb3/vfs"
+)
+
+// ace encodes an ACCESS_ALLOWED/ACCESS_DENIED ACE (MS-DTYP 2.4.4.2).
+func testACE(typ, flags byte, mask uint32, sid []byte) []byte {
+	b := []byte{typ, flags}
+	b = le.AppendUint16(b, uint16(8+len(sid)))
+	b = le.AppendUint32(b, mask)
+	return append(b, sid...)
+}
+
+func testACL(aces ...[]byte) []byte {
+	var body []byte
+	for _, a := range aces {
+		body = append(body, a...)
+	}
+	b := []byte{2, 0}
+	b = le.AppendUint16(b, uint16(8+len(body)))
+	b = le.AppendUint16(b, uint16(len(aces)))
+	b = le.AppendUint16(b, 0)
+	return append(b, body...)
+}
+
+func TestGrantedBy(t *testing.T) {
+	everyone := appendSID(nil, 1, 0)
+	stranger := appendSID(nil, 5, 21, 1, 2, 3, 1001)
+	me := tokenSIDs[0]
+	const rw = fileReadData | fileWriteData
+	for _, tc := range []struct {
+		name  string
+		sd    secDesc
+		want  uint32
+		grant uint32
+	}{
+		{"no DACL", secDesc{}, rw, rw},
+		{"NULL DACL", secDesc{control: seDACLPresent}, rw, rw},
+		{"empty DACL", secDesc{control: seDACLPresent, dacl: testACL()}, rw, 0},
+		{"empty DACL, owner", secDesc{control: seDACLPresent, owner: me, dacl: testACL()},
+			rw | readControl | writeDAC, readControl | writeDAC},
+		{"allow everyone read", secDesc{control: seDACLPresent, dacl: testACL(testACE(aceAccessAllowed, 0, fileReadData, everyone))},
+			rw, fileReadData},
+		{"allow a stranger", secDesc{control: seDACLPresent, dacl: testACL(testACE(aceAccessAllowed, 0, rw, stranger))},
+			rw, 0},
+		{"deny before allow", secDesc{control: seDACLPresent, dacl: testACL(
+			testACE(aceAccessDenied, 0, fileWriteData, everyone),
+			testACE(aceAccessAllowed, 0, rw, everyone))}, rw, fileReadData},
+		{"allow before deny", secDesc{control: seDACLPresent, dacl: testACL(
+			testACE(aceAccessAllowed, 0, rw, everyone),
+			testACE(aceAccessDenied, 0, fileWriteData, everyone))}, rw, rw},
+		{"inherit-only skipped", secDesc{control: seDACLPresent, dacl: testACL(
+			testACE(aceAccessAllowed, aceInheritOnly, rw, everyone))}, rw, 0},
+		{"generic read mapped", secDesc{control: seDACLPresent, dacl: testACL(
+			testACE(aceAccessAllowed, 0, genericRead, everyone))}, rw, fileReadData},
+	} {
+		if got := tc.sd.grantedBy(tc.want); got != tc.grant {
+			t.Errorf("%s: granted %#x, want %#x", tc.name, got, tc.grant)
+		}
+	}
+}
+
+// TestSDAccess stores descriptors on a real file and checks opens the way
+// smb2.create.nulldacl does: a NULL DACL allows all, an empty DACL only
+// the owner's READ_CONTROL and WRITE_DAC, and a file without a stored
+// descriptor is not restricted.
+func TestSDAccess(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := vfs.Open(dir, vfs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	f, _, err := fsys.OpenFile("f", vfs.OpenFlags{NonDirectory: true}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	check := func(what string, desired, wantGranted uint32, wantOK bool) {
+		t.Helper()
+		g, ok := sdAccess(f, desired)
+		if g != wantGranted || ok != wantOK {
+			t.Errorf("%s: sdAccess(%#x) = %#x, %v; want %#x, %v", what, desired, g, ok, wantGranted, wantOK)
+		}
+	}
+	check("no stored SD", fileWriteData, fileWriteData, true)
+	check("no stored SD, max", maximumAllowed, maximumAllowed, true)
+
+	sd := func(control uint16, dacl []byte) []byte {
+		b := make([]byte, 20)
+		b[0] = 1
+		le.PutUint16(b[2:], seSelfRelative|control)
+		if dacl != nil {
+			le.PutUint32(b[16:], 20)
+			b = append(b, dacl...)
+		}
+		return b
+	}
+	if st := applySecurity(f, daclSecurityInfo, sd(seDACLPresent, nil)); st != 0 {
+		t.Fatal(st)
+	}
+	check("NULL DACL", fileWriteData, fileWriteData, true)
+	check("NULL DACL, max", maximumAllowed, fileAllAccess, true)
+
+	if st := applySecurity(f, daclSecurityInfo, sd(seDACLPresent, testACL())); st != 0 {
+		t.Fatal(st)
+	}
+	check("empty DACL, read control", readControl, readControl, true)
+	check("empty DACL, write", fileWriteData, 0, false)
+	check("empty DACL, read", fileReadData, 0, false)
+	check("empty DACL, max", maximumAllowed, readControl|writeDAC, true)
+
+	everyone := appendSID(nil, 1, 0)
+	if st := applySecurity(f, daclSecurityInfo, sd(seDACLPresent, testACL(
+		testACE(aceAccessAllowed, 0, fileReadData|fileReadAttributes, everyone)))); st != 0 {
+		t.Fatal(st)
+	}
+	check("read-only DACL, read", fileReadData, fileReadData, true)
+	check("read-only DACL, read+write", fileReadData|fileWriteData, fileReadData, false)
+}
