@@ -5,7 +5,7 @@ BIN   := bin/smb3d
 export GOFLAGS ?= -mod=mod
 
 .PHONY: all build run test test-quick test-unit test-gosmb2 test-smbclient test-torture test-rdma \
-        deps vet fuzz bench clean
+        deps vet fuzz fuzz-ci bench clean
 
 all: build
 
@@ -18,7 +18,7 @@ run: build
 	./$(BIN) demo -dir .cache/demo -listen 127.0.0.1:4455
 
 # Everything CI runs. Installs what the tests need first.
-test: deps vet test-unit test-gosmb2 test-smbclient test-torture test-rdma
+test: deps vet test-unit fuzz-ci test-gosmb2 test-smbclient test-torture test-rdma
 	@echo "make test: all stages passed"
 
 # The inner loop: unit tests only, no packages installed.
@@ -45,13 +45,19 @@ test-torture: build
 test-rdma:
 	test/soft-roce/run-tests.sh
 
-# Each fuzz target briefly (FUZZTIME per target).
+# Each fuzz target briefly (FUZZTIME per target); CI runs them for 3 s each.
 FUZZTIME ?= 10s
+fuzz-ci:
+	$(MAKE) fuzz FUZZTIME=3s
 fuzz:
 	@for pkg in $$($(GO) list ./smb3/...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
+
+# Side-by-side benchmarks against Samba smbd (results in .cache/bench).
+bench: build
+	test/bench/run.sh
 
 clean:
 	rm -rf bin .cache/demo
