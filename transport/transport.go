@@ -39,6 +39,22 @@ type Conn interface {
 	Name() string
 }
 
+// FileSender is a connection that can send a message whose tail is a file
+// range without copying the file's bytes through user space (CapSendFile):
+// a READ response that is neither signed nor encrypted (MS-SMB2 3.3.5.12).
+// The io_uring TCP transport sends hdr by SENDMSG with MSG_MORE, then
+// splices file -> pipe -> socket.
+type FileSender interface {
+	Conn
+	// SendFile sends one message, hdr followed by n bytes of the file fd
+	// from offset off, atomically with respect to WriteMessage. fd must stay
+	// open until SendFile returns. The message length is promised before the
+	// file is read: if the file has fewer than n bytes at off by then, the
+	// message cannot be completed, SendFile returns an error and the
+	// connection is broken (callers check the size first).
+	SendFile(hdr []byte, fd int, off int64, n int) error
+}
+
 // Listener accepts transport connections.
 type Listener interface {
 	Accept() (Conn, error)
