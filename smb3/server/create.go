@@ -108,6 +108,9 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 		// Named pipes are served by the RPC layer, which is not built yet.
 		return out, wire.StatusObjectNameNotFound
 	}
+	if out, status, done := r.durableCreate(st, out); done { // durable.go: DHnC/DH2C
+		return out, status
+	}
 	// MS-SMB2 3.3.5.9 and MS-FSA 2.1.5.1: the checks in the order Windows
 	// applies them (smb2.create.gentest pins the order).
 	access := req.DesiredAccess()
@@ -392,6 +395,7 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 		resp.OplockLevel = oplockLease
 		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: ctxRqLs, Data: granted.leaseResp})
 	}
+	resp.Contexts = append(resp.Contexts, r.durableGrant(o, ctxs)...) // durable.go
 	if wantMxAc {
 		d := le.AppendUint32(nil, 0)
 		d = le.AppendUint32(d, t.access)

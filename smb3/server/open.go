@@ -31,6 +31,15 @@ type open struct {
 	oplock     uint8       // granted oplock level (not for leases); node lock
 	obrk       *breakState // oplock break in progress; node lock
 	lease      *lease      // node lock
+
+	dur *durableState // durable handle state (durable.go); node lock
+
+	// Replay state (MS-SMB2 3.3.1.10), under mu.
+	chanSeq        uint16
+	outstanding    int
+	outstandingPre int
+	resilient      bool // FSCTL_LMR_REQUEST_RESILIENCY
+	lockSeqs       lockSeq
 }
 
 // fileNode is the state shared by all opens of one file: share modes and a

@@ -55,6 +55,11 @@ func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream s
 			}
 		}
 		bs, waits := planOpenBreaks(n, in)
+		if gone := disconnectedIn(n, bs, in.conflict, o); len(gone) > 0 && round < maxBreakRounds {
+			srv.nodes.mu.Unlock()
+			srv.purgeDisconnected(gone)
+			continue
+		}
 		sends, w2 := srv.startBreaks(bs)
 		waits = append(waits, w2...)
 		if len(waits) > 0 && round < maxBreakRounds {
@@ -187,4 +192,47 @@ func (r *request) breakForRename(o *open, target string) wire.Status {
 		}
 	}
 	return 0
+}
+
+// disconnectedIn returns the disconnected durable opens that the breaks bs
+// would go to, or that cause a sharing violation for o.
+// Caller holds the node table lock.
+func disconnectedIn(n *fileNode, bs []breakNeeded, conflict bool, o *open) []*open {
+	var gone []*open
+	add := func(x *open) {
+		for _, g := range gone {
+			if g == x {
+				return
+			}
+		}
+		gone = append(gone, x)
+	}
+	for _, b := range bs {
+		if b.o != nil && b.o.disconnected() {
+			add(b.o)
+		}
+		if b.l != nil {
+			var xs []*open
+			all := true
+			for _, x := range n.opens {
+				if x.lease == b.l {
+					xs = append(xs, x)
+					all = all && x.disconnected()
+				}
+			}
+			if all {
+				for _, x := range xs {
+					add(x)
+				}
+			}
+		}
+	}
+	if conflict {
+		for _, x := range n.opens {
+			if x.disconnected() && shareConflict(x, o.access, o.shareAc) {
+				add(x)
+			}
+		}
+	}
+	return gone
 }

@@ -132,6 +132,7 @@ func (s *session) channelGone(c *conn) {
 	last := len(s.conns) == 0
 	s.mu.Unlock()
 	if last {
+		s.srv.keepDurable(s) // durable.go: a lost connection keeps durable opens
 		s.logoff()
 	}
 }
@@ -298,6 +299,7 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 			old.mu.Unlock()
 			if same {
 				sess.mu.Unlock()
+				srv.keepDurable(old) // durable.go
 				old.logoff()
 				old.removeChannels()
 				sess.mu.Lock()
