@@ -126,6 +126,11 @@ func handleWrite(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if o.access&(fileWriteData|fileAppendData) == 0 {
 		return out, wire.StatusAccessDenied
 	}
+	done, status := r.beginSequenced(o)
+	if status != 0 {
+		return out, status
+	}
+	defer done()
 	data := req.Data()
 	switch req.Channel() {
 	case wire.ChannelNone:

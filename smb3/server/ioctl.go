@@ -47,7 +47,12 @@ func handleIoctl(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 		if s != 0 {
 			return out, s
 		}
+		done, s := r.beginSequenced(o)
+		if s != 0 {
+			return out, s
+		}
 		output, status = r.fileFsctl(o, ctl, req.Input(), int(req.MaxOutputResponse()))
+		done()
 	}
 	if status != 0 && status != wire.StatusBufferOverflow {
 		if ctl == fscc.FsctlSrvCopychunk || ctl == fscc.FsctlSrvCopychunkWrite {
@@ -182,6 +187,16 @@ func (r *request) fileFsctl(o *open, ctl uint32, in []byte, maxOut int) ([]byte,
 		return nil, 0
 	case fscc.FsctlFileLevelTrim:
 		return nil, wire.StatusNotSupported
+	case fscc.FsctlLMRRequestResiliency:
+		// MS-SMB2 3.3.5.15.9: the open survives a disconnect for the
+		// requested timeout, and LOCK replays are detected.
+		if _, err := fscc.DecodeNetworkResiliencyRequest(in); err != nil {
+			return nil, wire.StatusInvalidParameter
+		}
+		o.mu.Lock()
+		o.resilient = true
+		o.mu.Unlock()
+		return nil, 0
 	}
 	_ = srv
 	return nil, wire.StatusInvalidDeviceRequest

@@ -130,6 +130,18 @@ func handleLock(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if status != 0 {
 		return out, status
 	}
+	replayed, commit := r.lockSeqCheck(o, req.LockSequence())
+	if replayed {
+		return wire.AppendEmptyResponse(out), wire.StatusSuccess
+	}
+	out, status = lockOrUnlock(r, o, req, out)
+	if status == wire.StatusSuccess {
+		commit()
+	}
+	return out, status
+}
+
+func lockOrUnlock(r *request, o *open, req wire.LockRequest, out []byte) ([]byte, wire.Status) {
 	locks := req.Locks()
 	t := &r.c.srv.locks
 	unlock := locks[0].Flags&wire.LockFlagUnlock != 0
