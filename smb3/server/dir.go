@@ -118,6 +118,7 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 	if strings.ContainsAny(pattern, `\/`) {
 		return out, wire.StatusObjectNameInvalid
 	}
+	dirPath := o.nodePath() // before o.mu: nodePath takes the node table lock
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	// SMB2_INDEX_SPECIFIED: like Windows (NTFS) and Samba, the FileIndex
@@ -132,7 +133,7 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 				pattern = o.dir.pattern
 			}
 		}
-		cur, status := listDir(o, pattern)
+		cur, status := listDir(o, dirPath, pattern)
 		if status != 0 {
 			return out, status
 		}
@@ -143,7 +144,7 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 		if len(cur.entries) == 0 {
 			return out, wire.StatusNoSuchFile
 		}
-	} else if status := o.dir.refresh(o); status != 0 {
+	} else if status := o.dir.refresh(o, dirPath); status != 0 {
 		return out, status
 	}
 	cur := o.dir
@@ -208,9 +209,9 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 	return out, wire.StatusSuccess
 }
 
-// refresh re-reads the directory if it changed since the snapshot and
-// moves the position after the last entry returned.
-func (cur *dirCursor) refresh(o *open) wire.Status {
+// refresh re-reads the directory (at dirPath in the share) if it changed
+// since the snapshot and moves the position after the last entry returned.
+func (cur *dirCursor) refresh(o *open, dirPath string) wire.Status {
 	self, err := o.f.Stat()
 	if err != nil {
 		return statusOf(err)
@@ -218,7 +219,7 @@ func (cur *dirCursor) refresh(o *open) wire.Status {
 	if stampOf(&self) == cur.stamp {
 		return 0
 	}
-	next, status := listDir(o, cur.pattern)
+	next, status := listDir(o, dirPath, cur.pattern)
 	if status != 0 {
 		return status
 	}
@@ -249,12 +250,12 @@ func entryLess(k1, n1, k2, n2 string) bool {
 	return n1 < n2
 }
 
-// listDir takes the snapshot of o's directory for pattern: "." and ".."
-// first when they match, then the matching entries sorted by name.
-func listDir(o *open, pattern string) (*dirCursor, wire.Status) {
+// listDir takes the snapshot of o's directory, at dirPath in the share, for
+// pattern: "." and ".." first when they match, then the matching entries
+// sorted by name.
+func listDir(o *open, dirPath, pattern string) (*dirCursor, wire.Status) {
 	cur := &dirCursor{pattern: pattern, ordinal: 1}
 	fsys := o.tree.share.fs
-	dirPath := o.node.path
 	self, err := o.f.Stat()
 	if err != nil {
 		return nil, statusOf(err)
