@@ -49,6 +49,7 @@ func (o *open) disconnected() bool { return o.dur != nil && o.dur.disconnected }
 type durableRequest struct {
 	v1, v2       bool // DHnQ, DH2Q
 	reconnect    bool // DHnC or DH2C
+	reconnectV1  bool
 	reconnectV2  bool
 	fid          wire.FileID
 	createGUID   [16]byte
@@ -72,7 +73,7 @@ func parseDurable(ctxs []wire.CreateContext, dialect wire.Dialect, oplock uint8)
 			if len(c.Data) < durableReconnectV1Len {
 				return d, wire.StatusInvalidParameter
 			}
-			d.reconnect = true
+			d.reconnect, d.reconnectV1 = true, true
 			d.fid = wire.FileID{Persistent: le.Uint64(c.Data), Volatile: le.Uint64(c.Data[8:])}
 		case ctxDH2Q:
 			if len(c.Data) < durableRequestV2Len || dialect < wire.Dialect300 {
@@ -108,15 +109,13 @@ func parseDurable(ctxs []wire.CreateContext, dialect wire.Dialect, oplock uint8)
 			}
 		}
 	}
-	n := 0
-	for _, b := range []bool{d.v1, d.v2, d.reconnect} {
-		if b {
-			n++
-		}
-	}
-	// DHnQ with DH2Q, DH2C with DHnQ or DHnC, DHnC with DH2Q: all refused.
-	if n > 1 || d.reconnectV2 && d.v1 {
+	// DHnQ with DH2Q, DH2C with any other durable context, DHnC with DH2Q:
+	// all refused; a DHnQ beside DHnC is ignored (3.3.5.9.7).
+	if d.v1 && d.v2 || d.reconnectV2 && (d.v1 || d.v2 || d.reconnectV1) || d.reconnectV1 && d.v2 {
 		return d, wire.StatusInvalidParameter
+	}
+	if d.reconnect {
+		d.v1 = false
 	}
 	return d, 0
 }
@@ -141,6 +140,9 @@ func (r *request) durableCreate(st *chainState, out []byte) (_ []byte, _ wire.St
 	}
 	if d.v2 && d.hasApp {
 		r.c.srv.closeAppInstance(d.appID, d.createGUID)
+	}
+	if path, stream, status := parseCreateName(req.Name()); status == 0 && path != "" {
+		r.c.srv.purgeDeleteOnClose(r.tree.share, path, stream)
 	}
 	return out, 0, false
 }
@@ -175,7 +177,9 @@ func (r *request) durableReconnect(st *chainState, out []byte, req wire.CreateRe
 		srv.nodes.mu.Unlock()
 		return out, wire.StatusObjectNameNotFound
 	}
-	if d.reconnectV2 && (!o.dur.v2 || o.dur.createGUID != d.createGUID) {
+	// A v1 open has a zero CreateGuid: DH2C with a zero GUID reconnects it
+	// (smb2.durable-open.reopen2-lease), a v2 open needs its own GUID.
+	if d.reconnectV2 && o.dur.createGUID != d.createGUID {
 		srv.nodes.mu.Unlock()
 		return out, wire.StatusObjectNameNotFound
 	}
@@ -213,7 +217,6 @@ func (r *request) durableReconnect(st *chainState, out []byte, req wire.CreateRe
 	if o.lease != nil {
 		leaseResp = appendLeaseResponse(nil, o.lease)
 	}
-	v1Resp := !d.reconnectV2 && !o.dur.v2
 	srv.nodes.mu.Unlock()
 	r.sess.mu.Lock()
 	r.sess.nopens++
@@ -243,9 +246,7 @@ func (r *request) durableReconnect(st *chainState, out []byte, req wire.CreateRe
 		resp.OplockLevel = oplockLease
 		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: ctxRqLs, Data: leaseResp})
 	}
-	if v1Resp {
-		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: ctxDHnQ, Data: make([]byte, 8)})
-	}
+	// No durable response context on a reconnect (smb2.durable-open.reopen1a-lease).
 	return resp.Append(out), wire.StatusSuccess
 }
 
@@ -293,9 +294,11 @@ func (r *request) durableGrant(o *open, ctxs []wire.CreateContext) []wire.Create
 func (s *Server) keepDurable(sess *session) {
 	orphan := &session{srv: s, conns: map[*conn]struct{}{}, trees: map[uint32]*tree{}, state: sessExpired}
 	s.nodes.mu.Lock()
+	// An open whose oplock or lease is being broken is not kept: the
+	// break would wait for a client that is gone.
 	kept := s.opens.collect(func(o *open) bool {
-		return o.sess == sess && o.dur != nil && !o.dur.disconnected &&
-			(o.oplock == oplockBatch || o.lease != nil && o.lease.state&leaseH != 0)
+		return o.sess == sess && o.dur != nil && !o.dur.disconnected && o.obrk == nil &&
+			(o.oplock == oplockBatch || o.lease != nil && o.lease.state&leaseH != 0 && o.lease.brk == nil)
 	})
 	for _, o := range kept {
 		o.dur.disconnected = true
@@ -331,4 +334,30 @@ func (s *Server) purgeDisconnected(os []*open) {
 	for _, o := range os {
 		s.closeOpen(o)
 	}
+}
+
+// purgeDeleteOnClose closes the disconnected durable opens of path that
+// carry a delete on close, before a new open looks the name up: the file
+// goes the way its owner asked, and the new open creates it afresh
+// (smb2.durable-open.delete_on_close1).
+func (s *Server) purgeDeleteOnClose(sh *share, path, stream string) {
+	s.nodes.mu.Lock()
+	var gone []*open
+	for _, n := range s.nodes.nodes {
+		if n.share != sh || n.stream != (stream != "") || !strings.EqualFold(n.path, path) {
+			continue
+		}
+		for _, o := range n.opens {
+			if o.disconnected() {
+				o.mu.Lock()
+				doc := o.docOnClose
+				o.mu.Unlock()
+				if doc || n.deletePending {
+					gone = append(gone, o)
+				}
+			}
+		}
+	}
+	s.nodes.mu.Unlock()
+	s.purgeDisconnected(gone)
 }

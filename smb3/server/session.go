@@ -333,6 +333,7 @@ func handleLogoff(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 	c := r.c
 	// The session is gone for the next request at once; its channel key
 	// stays until the response is signed.
+	sess.srv.keepDurable(sess) // durable.go: LOGOFF keeps durable opens (smb2.durable-open.reopen4)
 	sess.logoff()
 	r.after = func() { c.removeChannel(sess.id) }
 	return wire.AppendEmptyResponse(out), wire.StatusSuccess
