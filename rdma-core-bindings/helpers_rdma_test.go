@@ -13,8 +13,14 @@ import (
 	"time"
 )
 
-
 func TestMain(m *testing.M) {
+	if os.Getenv(helperEnv) != "" {
+		if err := runHelperServer(); err != nil {
+			fmt.Fprintln(os.Stderr, "helper:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	flag.Parse()
 	code := m.Run()
 	if n, by := LiveObjects(); n != 0 {

@@ -158,10 +158,14 @@ type ConnParam struct {
 	// ResponderResources is the number of RDMA reads/atomics in flight the
 	// local side accepts as a target; InitiatorDepth the number it issues.
 	// The acceptor should not exceed the connector's values (which arrive in
-	// Endpoint.PeerParam).
+	// Endpoint.PeerParam). With InitiatorDepth 0 the QP cannot issue RDMA
+	// reads at all: rxe then leaves them pending forever, without an error.
 	ResponderResources uint8
 	InitiatorDepth     uint8
-	// RetryCount (0-7, connect only) and RNRRetryCount (0-7, 7 = forever).
+	// RetryCount (0-7, connect only): transport retries after an ACK
+	// timeout; 0 fails on the first lost packet, which happens under load
+	// even on rxe, so 7 is the usual value. RNRRetryCount (0-7, 7 =
+	// forever): retries while the peer has no receive posted.
 	RetryCount    uint8
 	RNRRetryCount uint8
 }

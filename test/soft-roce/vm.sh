@@ -61,8 +61,9 @@ QEMU=(qemu-system-x86_64 -accel tcg,thread=multi,tb-size=512 -cpu max
 log "booting $KV (TCG, ${VM_SMP:-2} vCPU, ${VM_MEM:-2048} MiB, timeout ${VM_TIMEOUT:-900}s)"
 start=$(date +%s.%N)
 set +e
-timeout --kill-after=10 "${VM_TIMEOUT:-900}" "${QEMU[@]}" </dev/null 2>&1 | tr -d '\r' |
-  awk -v verbose="${VM_VERBOSE:-}" -v start="$start" '
+timeout --kill-after=10 "${VM_TIMEOUT:-900}" "${QEMU[@]}" </dev/null 2>&1 |
+  awk -v verbose="${VM_VERBOSE:-}" '
+  { sub(/\r$/, "") }
   /@@SOFTROCE-BEGIN@@/ { inside=1; printf "[soft-roce] guest ready at uptime %ss\n", $2 > "/dev/stderr"; next }
   /@@SOFTROCE-RC=/     { inside=0; printf "[soft-roce] command done at guest uptime %ss\n", $2 > "/dev/stderr"; next }
   inside || verbose    { print; fflush() }'
