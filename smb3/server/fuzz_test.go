@@ -198,4 +198,76 @@ func TestWriteServerFuzzCorpus(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	dir = filepath.Join("testdata", "fuzz", "FuzzServerPreauth")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range fuzzPreauthSeeds() {
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", s)
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("seed-%02d", i)), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// FuzzServerPreauth sends arbitrary bytes as the first message of a fresh
+// connection, then a NEGOTIATE and a SESSION_SETUP, and half-closes it; the
+// server must answer or disconnect (never hang or panic), and a separate
+// authenticated client must keep getting ECHO answers.
+func FuzzServerPreauth(f *testing.F) {
+	for _, s := range fuzzPreauthSeeds() {
+		f.Add(s)
+	}
+	nc := &ntlmClient{}
+	st := newServerTester(f)
+	health := st.login()
+	f.Fuzz(func(t *testing.T, in []byte) {
+		if len(in) > 1<<16 {
+			in = in[:1<<16]
+		}
+		v := st.dialTB(t)
+		if v.writeFrame(in) == nil {
+			v.writeFrame(v.negotiateRequest())
+			v.writeFrame(v.sessionSetupRequest(nc.negotiate()))
+			v.c.(*net.TCPConn).CloseWrite()
+			deadline := time.Now().Add(ioTimeout)
+			for {
+				_, err := v.readFrame(time.Until(deadline))
+				if err != nil {
+					var ne net.Error
+					if errors.As(err, &ne) && ne.Timeout() {
+						t.Fatalf("connection neither answered nor closed after input %x", in)
+					}
+					break
+				}
+			}
+		}
+		health.t = t
+		if s := health.echo(); s != wire.StatusSuccess {
+			t.Fatalf("health ECHO: %v after input %x", s, in)
+		}
+	})
+}
+
+// fuzzPreauthSeeds are first messages of a connection.
+func fuzzPreauthSeeds() [][]byte {
+	c := &client{}
+	nc := &ntlmClient{}
+	smb1 := func(ds ...string) []byte {
+		var d []byte
+		for _, s := range ds {
+			d = append(append(append(d, 2), s...), 0)
+		}
+		m := append([]byte("\xffSMB\x72"), make([]byte, 27)...)
+		m = append(m, 0, byte(len(d)), byte(len(d)>>8))
+		return append(m, d...)
+	}
+	return [][]byte{
+		c.negotiateRequest(),
+		c.negotiateRequest(wire.Dialect202),
+		(&client{ciphers: []uint16{1, 2, 3, 4}}).negotiateRequest(),
+		smb1("NT LM 0.12", "SMB 2.002", "SMB 2.???"),
+		c.sessionSetupRequest(nc.negotiate()),
+		c.echoRequest(),
+	}
 }
