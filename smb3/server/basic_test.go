@@ -90,3 +90,37 @@ func TestCompoundRelated(t *testing.T) {
 		rest = rest[n:]
 	}
 }
+
+// TestLogoff: after LOGOFF the session's id and file ids are dead, on this
+// connection and any other.
+func TestLogoff(t *testing.T) {
+	st := newServerTester(t)
+	c := st.login()
+	f, s := c.create("logoff.txt", accessRW, fileOverwriteIf, optNonDirectory)
+	if s != wire.StatusSuccess {
+		t.Fatal(s)
+	}
+	m := c.header(wire.CmdLogoff, 1)
+	m = le.AppendUint16(m, 4)
+	m = le.AppendUint16(m, 0)
+	if s, _ := c.call(m); s != wire.StatusSuccess {
+		t.Fatalf("LOGOFF: %v", s)
+	}
+	if _, s := c.read(f, 0, 10); s != wire.StatusUserSessionDeleted {
+		t.Errorf("READ after LOGOFF: %v, want STATUS_USER_SESSION_DELETED", s)
+	}
+	if s := c.treeConnect(testShare); s != wire.StatusUserSessionDeleted {
+		t.Errorf("TREE_CONNECT after LOGOFF: %v, want STATUS_USER_SESSION_DELETED", s)
+	}
+	// The connection itself lives on: log on again.
+	if s := c.sessionSetup(testUser, testPass); s != wire.StatusSuccess {
+		t.Fatalf("second logon: %v", s)
+	}
+	if s := c.treeConnect(testShare); s != wire.StatusSuccess {
+		t.Fatal(s)
+	}
+	if _, s := c.read(f, 0, 10); s == wire.StatusSuccess {
+		t.Errorf("the old file id still works in a new session")
+	}
+	c.roundTrip("logoff.txt")
+}
