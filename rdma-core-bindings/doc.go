@@ -56,6 +56,15 @@
 // errors.Is(err, rdma.WCRemAccessErr) works. A rejected connect returns a
 // *RejectedError, which matches syscall.ECONNREFUSED.
 //
+// # Testing without RDMA
+//
+// The interfaces QueuePair, CompletionQueue and MemoryRegion are what a
+// transport needs of a connection; *Endpoint, *CQ and *MR implement them, and
+// so does package rdmafake, an in-memory pair of queue pairs with verbs
+// semantics (receive matching, rkey checks, flushes on error), for unit tests
+// without cgo or a device. The real thing is tested in a soft-RoCE guest:
+// test/soft-roce/run-tests.sh (make test-rdma).
+//
 // # Resources
 //
 // Every object has a Close method that releases its C resources; closing is

@@ -43,7 +43,9 @@ else   # every package with a test file whose constraint starts with "rdma"
          grep -v '^\./\.cache/' | xargs -r -n1 dirname | sort -u | tr '\n' ' ')
 fi
 [ -n "$pkgs" ] || { log "no rdma-tagged tests found"; exit 1; }
-BIN="$CACHE/run/bin"; rm -rf "$BIN"; mkdir -p "$BIN"
+mkdir -p "$CACHE/run"
+BIN=$(mktemp -d "$CACHE/run/bin.XXXXXX")   # per run: concurrent runs do not clash
+trap 'rm -rf "$BIN"' EXIT
 : > "$BIN/list"
 for p in $pkgs; do
   name=$(echo "${p#./}" | tr / _).test
