@@ -534,6 +534,9 @@ func (s *Server) setDeletePending(o *open, del bool) wire.Status {
 	s.nodes.mu.Lock()
 	o.node.deletePending = del
 	s.nodes.mu.Unlock()
+	if del {
+		s.notifyDeletePending(o.node)
+	}
 	if !del {
 		o.mu.Lock()
 		o.docOnClose = false

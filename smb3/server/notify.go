@@ -53,6 +53,7 @@ type notifyWatch struct {
 	mu       sync.Mutex
 	pending  []fscc.Notify
 	overflow bool
+	deleted  bool // the watched directory is being deleted
 	wake     chan struct{}
 }
 
@@ -115,6 +116,16 @@ func (n *notifier) readLoop() {
 			n.srv.log.Error("inotify read failed; change notify stops", "err", err)
 			return
 		}
+		// A rename arrives as IN_MOVED_FROM then IN_MOVED_TO with one
+		// cookie: within a directory it is a rename (old and new name),
+		// across directories a removal and an addition, as Windows reports.
+		var from *pendingMove
+		flushFrom := func() {
+			if from != nil {
+				n.dispatch(from.wd, from.mask&^unix.IN_MOVED_FROM|unix.IN_DELETE, from.name)
+				from = nil
+			}
+		}
 		for off := 0; off+unix.SizeofInotifyEvent <= k; {
 			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
 			nameLen := int(ev.Len)
@@ -122,10 +133,37 @@ func (n *notifier) readLoop() {
 			if nameLen > 0 && off+unix.SizeofInotifyEvent+nameLen <= k {
 				name = strings.TrimRight(string(buf[off+unix.SizeofInotifyEvent:off+unix.SizeofInotifyEvent+nameLen]), "\x00")
 			}
-			n.dispatch(ev.Wd, ev.Mask, name)
 			off += unix.SizeofInotifyEvent + nameLen
+			switch {
+			case ev.Mask&unix.IN_MOVED_FROM != 0:
+				flushFrom()
+				from = &pendingMove{wd: ev.Wd, mask: ev.Mask, name: name, cookie: ev.Cookie}
+			case ev.Mask&unix.IN_MOVED_TO != 0 && from != nil && from.cookie == ev.Cookie:
+				if from.wd == ev.Wd {
+					n.dispatch(from.wd, from.mask, from.name)
+					n.dispatch(ev.Wd, ev.Mask, name)
+				} else {
+					n.dispatch(from.wd, from.mask&^unix.IN_MOVED_FROM|unix.IN_DELETE, from.name)
+					n.dispatch(ev.Wd, ev.Mask&^unix.IN_MOVED_TO|unix.IN_CREATE, name)
+				}
+				from = nil
+			case ev.Mask&unix.IN_MOVED_TO != 0:
+				flushFrom()
+				n.dispatch(ev.Wd, ev.Mask&^unix.IN_MOVED_TO|unix.IN_CREATE, name)
+			default:
+				flushFrom()
+				n.dispatch(ev.Wd, ev.Mask, name)
+			}
 		}
+		flushFrom()
 	}
+}
+
+type pendingMove struct {
+	wd     int32
+	mask   uint32
+	name   string
+	cookie uint32
 }
 
 // eventAction maps an inotify event to a FILE_ACTION and the completion
@@ -252,10 +290,43 @@ func (w *notifyWatch) redundant(ev fscc.Notify) bool {
 	return false
 }
 
+// setDeleted completes the watch's requests with STATUS_DELETE_PENDING.
+func (w *notifyWatch) setDeleted() {
+	w.mu.Lock()
+	w.deleted = true
+	ch := w.wake
+	w.wake = nil
+	w.mu.Unlock()
+	if ch != nil {
+		close(ch)
+	}
+}
+
+// notifyDeletePending wakes the change-notify requests on a directory whose
+// delete is now pending (Windows completes them with STATUS_DELETE_PENDING).
+func (s *Server) notifyDeletePending(n *fileNode) {
+	s.nodes.mu.Lock()
+	var ws []*notifyWatch
+	for _, o := range n.opens {
+		o.mu.Lock()
+		if o.nw != nil {
+			ws = append(ws, o.nw)
+		}
+		o.mu.Unlock()
+	}
+	s.nodes.mu.Unlock()
+	for _, w := range ws {
+		w.setDeleted()
+	}
+}
+
 // take returns the buffered events, or a channel to wait on when none.
 func (w *notifyWatch) take() (evs []fscc.Notify, overflow bool, wait <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if w.deleted {
+		return nil, false, nil
+	}
 	if len(w.pending) > 0 || w.overflow {
 		evs, overflow = w.pending, w.overflow
 		w.pending, w.overflow = nil, false
@@ -325,6 +396,12 @@ func handleChangeNotify(r *request, st *chainState, out []byte) ([]byte, wire.St
 		case <-wait:
 		}
 		evs, overflow, _ = w.take()
+	}
+	w.mu.Lock()
+	deleted := w.deleted
+	w.mu.Unlock()
+	if deleted && len(evs) == 0 {
+		return out, wire.StatusDeletePending
 	}
 	if overflow {
 		return out, wire.StatusNotifyEnumDir

@@ -192,6 +192,9 @@ func (s *Server) closeOpen(o *open) (vfs.Info, bool) {
 		delete(s.nodes.nodes, n.key)
 	}
 	s.nodes.mu.Unlock()
+	if doc && !last && n.deletePending {
+		s.notifyDeletePending(n)
+	}
 	info, err := o.f.Stat()
 	if sf, ok := o.f.(*streamFile); ok && del {
 		if err := sf.remove(); err != nil {
