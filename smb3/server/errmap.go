@@ -66,6 +66,8 @@ func statusOf(err error) wire.Status {
 			return wire.StatusNotSupported
 		case syscall.EBUSY:
 			return wire.StatusSharingViolation
+		case syscall.EBADF:
+			return wire.StatusAccessDenied
 		case syscall.EIO:
 			return wire.StatusUnexpectedIOError
 		}
