@@ -129,3 +129,28 @@ func BenchmarkMatchWildcard(b *testing.B) {
 		matchWildcard("<.TXT", "SOME-LONGER-FILE-NAME.TXT")
 	}
 }
+
+// FuzzMatchWildcard: the matcher never panics, '*' matches everything, a
+// pattern without wildcards matches exactly its own (upper-cased) name, and
+// "*" + pattern matches whatever pattern matches.
+func FuzzMatchWildcard(f *testing.F) {
+	for _, s := range [][2]string{{"*.TXT", "a.txt"}, {`<"<`, "a.b.c"}, {">>>.TXT", "ab.txt"}, {`A"`, "a."}, {"?*?", "xy"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, pat, name string) {
+		if len(pat) > 64 || len(name) > 256 {
+			return
+		}
+		up := strings.ToUpper(pat)
+		m := matchWildcard(up, name)
+		if !matchWildcard("*", name) {
+			t.Fatal("* did not match")
+		}
+		if m && !matchWildcard("*"+up, name) {
+			t.Fatalf("%q matches %q but *%q does not", up, name, up)
+		}
+		if !hasWildcard(pat) && strings.ToUpper(name) == up && !m {
+			t.Fatalf("literal %q does not match %q", up, name)
+		}
+	})
+}

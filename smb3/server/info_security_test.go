@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -125,4 +126,32 @@ func TestSDAccess(t *testing.T) {
 	}
 	check("read-only DACL, read", fileReadData, fileReadData, true)
 	check("read-only DACL, read+write", fileReadData|fileWriteData, fileReadData, false)
+}
+
+// FuzzParseSD: any input either fails to parse or parses into parts that
+// re-encode and parse again to the same parts; evaluating the DACL never
+// panics.
+func FuzzParseSD(f *testing.F) {
+	everyone := appendSID(nil, 1, 0)
+	def := &secDesc{control: seSelfRelative | seDACLPresent, owner: tokenSIDs[0], group: tokenSIDs[1],
+		dacl: testACL(testACE(aceAccessAllowed, 0, fileAllAccess, everyone), testACE(aceAccessDenied, 0, fileWriteData, everyone))}
+	f.Add(def.encode(ownerSecurityInfo | groupSecurityInfo | daclSecurityInfo))
+	f.Add(def.encode(daclSecurityInfo))
+	f.Add((&secDesc{control: seSelfRelative | seDACLPresent}).encode(daclSecurityInfo))
+	f.Add([]byte{1, 0, 0, 0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sd, err := parseSD(b)
+		if err != nil {
+			return
+		}
+		sd.grantedBy(fileAllAccess)
+		const all = ownerSecurityInfo | groupSecurityInfo | daclSecurityInfo
+		again, err := parseSD(sd.encode(all))
+		if err != nil {
+			t.Fatalf("re-encoded descriptor does not parse: %v", err)
+		}
+		if !bytes.Equal(again.owner, sd.owner) || !bytes.Equal(again.group, sd.group) || !bytes.Equal(again.dacl, sd.dacl) {
+			t.Fatalf("round trip changed the descriptor")
+		}
+	})
 }
