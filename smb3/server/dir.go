@@ -114,6 +114,12 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 	if maxOut > int(r.c.srv.cfg.MaxTransactSize) {
 		return out, wire.StatusInvalidParameter
 	}
+	// MS-FSA 2.1.5.6.3: "If OutputBufferSize is less than the size needed
+	// to return a single entry, the operation MUST be failed with
+	// STATUS_INFO_LENGTH_MISMATCH."
+	if fixed, _ := fscc.DirEntryFixedSize(class); maxOut < fixed {
+		return out, wire.StatusInfoLengthMismatch
+	}
 	flags := req.Flags()
 	if strings.ContainsAny(pattern, `\/`) {
 		return out, wire.StatusObjectNameInvalid
@@ -180,6 +186,10 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 				fi.ShortName = shortName(fi.Name)
 			}
 		}
+		// FileIndex: the entry's position in this enumeration, as FAT
+		// reports positions (NTFS reports 0). Clients ignore it (MS-FSCC
+		// 2.4.10), and so does the server on resume; a non-zero index
+		// lets smb2.dir.file-index run instead of skipping.
 		fi.FileIndex = cur.ordinal
 		if !w.Add(&fi) {
 			break
@@ -197,9 +207,6 @@ func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.
 		if cur.pos >= len(cur.entries) {
 			// Everything left was removed meanwhile.
 			return out[:start], wire.StatusNoMoreFiles
-		}
-		if fixed, _ := fscc.DirEntryFixedSize(class); maxOut < fixed {
-			return out[:start], wire.StatusInfoLengthMismatch
 		}
 		return out[:start], wire.StatusBufferOverflow
 	}

@@ -212,6 +212,11 @@ func TestQueryDirectoryNoMatch(t *testing.T) {
 	if s != wire.StatusSuccess {
 		t.Fatal(s)
 	}
+	// A buffer below one entry's fixed part: STATUS_INFO_LENGTH_MISMATCH,
+	// before anything else (MS-FSA 2.1.5.6.3).
+	if _, s := c.queryDir(f, classNames, 0, 0, "*.doc", 8); s != wire.StatusInfoLengthMismatch {
+		t.Errorf("8-byte buffer: %v, want STATUS_INFO_LENGTH_MISMATCH", s)
+	}
 	if _, s := c.queryDir(f, classNames, 0, 0, "*.doc", 65536); s != wire.StatusNoSuchFile {
 		t.Errorf("first query: %v, want STATUS_NO_SUCH_FILE", s)
 	}
