@@ -5,7 +5,7 @@ BIN   := bin/smb3d
 export GOFLAGS ?= -mod=mod
 
 .PHONY: all build run test test-quick test-unit test-gosmb2 test-smbclient test-torture test-rdma \
-        deps vet fuzz fuzz-ci bench clean
+        deps vet fuzz fuzz-ci bench clean test-hostile
 
 all: build
 
@@ -18,7 +18,7 @@ run: build
 	./$(BIN) demo -dir .cache/demo -listen 127.0.0.1:4455
 
 # Everything CI runs. Installs what the tests need first.
-test: deps vet test-unit fuzz-ci test-gosmb2 test-smbclient test-torture test-rdma
+test: deps vet test-unit fuzz-ci test-gosmb2 test-smbclient test-hostile test-torture test-rdma
 	@echo "make test: all stages passed"
 
 # The inner loop: unit tests only, no packages installed.
@@ -38,6 +38,9 @@ test-gosmb2: build
 
 test-smbclient: build
 	test/smbclient/run.sh
+
+test-hostile: build
+	test/hostile/idle-conns.sh 1000
 
 test-torture: build
 	test/torture/run.sh --server smb3d
