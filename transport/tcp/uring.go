@@ -1,0 +1,56 @@
+package tcp
+
+import (
+	"errors"
+	"fmt"
+
+	"smb3d/transport"
+	"smb3d/transport/tcp/uring"
+)
+
+// URingConfig shapes the io_uring transport.
+type URingConfig struct {
+	// Rings bounds the number of rings (each owned by one goroutine locked
+	// to its OS thread). 0: one ring per connection; n: at most n rings,
+	// each connection on the least loaded.
+	Rings int
+	// Entries is each ring's submission queue size; 0: 256.
+	Entries uint32
+	// NoSplice turns off SendFile (CapSendFile), for measurements.
+	NoSplice bool
+}
+
+// Transport names accepted by Listen ("tcp transport" in the config).
+const (
+	TransportURing   = "uring"
+	TransportNetpoll = "netpoll"
+)
+
+// ListenTransport listens on a TCP address with the named transport: "uring" (also
+// the default, "") falls back to the netpoller when io_uring is unavailable,
+// and then returns the reason as fallback, for the caller to log once.
+func ListenTransport(addr, name string, cfg URingConfig) (l transport.Listener, fallback error, err error) {
+	switch name {
+	case TransportNetpoll:
+		nl, err := Listen(addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		return nl, nil, nil
+	case "", TransportURing:
+	default:
+		return nil, nil, fmt.Errorf("tcp: unknown transport %q (want %q or %q)", name, TransportURing, TransportNetpoll)
+	}
+	ul, err := ListenURing(addr, cfg)
+	if err == nil {
+		return ul, nil, nil
+	}
+	if !errors.Is(err, uring.ErrNotSupported) {
+		return nil, nil, err
+	}
+	nl, err2 := Listen(addr)
+	if err2 != nil {
+		return nil, nil, err2
+	}
+	return nl, err, nil
+}
