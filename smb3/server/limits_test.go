@@ -272,3 +272,59 @@ func TestHalfAuthenticatedSessionsReleased(t *testing.T) {
 }
 
 var _ net.Conn
+
+// TestCompoundLength: a chain of 64 requests is served; a longer one
+// disconnects.
+func TestCompoundLength(t *testing.T) {
+	st := newServerTester(t)
+	by := st.bystander()
+	chain := func(c *client, n int) []byte {
+		var m []byte
+		for i := range n {
+			e := append(c.echoRequest(), 0, 0, 0, 0)
+			if i < n-1 {
+				le.PutUint32(e[20:], 72)
+			}
+			m = append(m, e...)
+		}
+		return m
+	}
+	c := st.login()
+	for c.credits < 200 {
+		c.echo()
+	}
+	if err := c.writeFrame(chain(c, 64)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.readFrame(ioTimeout)
+	if err != nil {
+		t.Fatalf("64-request chain: %v", err)
+	}
+	n := 0
+	for rest := resp; len(rest) > 0; n++ {
+		k, more, err := wire.SplitCompound(rest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := wire.Status(wire.Header(rest).Status()); s != wire.StatusSuccess {
+			t.Errorf("response %d: %v", n, s)
+		}
+		if !more {
+			n++
+			break
+		}
+		rest = rest[k:]
+	}
+	if n != 64 {
+		t.Errorf("%d responses to a 64-request chain", n)
+	}
+	v := st.login()
+	for v.credits < 200 {
+		v.echo()
+	}
+	v.writeFrame(chain(v, 65))
+	if s, err := v.expectDisconnect(false); err != nil {
+		t.Errorf("65-request chain: %v (%v)", err, s)
+	}
+	by.check(t, "a long chain")
+}
