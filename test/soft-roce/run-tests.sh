@@ -15,7 +15,8 @@
 # (rdma-core-bindings: move 1 GiB instead of the default).
 #
 # Knobs: SOFTROCE_CACHE, SOFTROCE_PKGS="./rdma-core-bindings ...",
-#   SOFTROCE_SMBDIRECT=0 (skip the cifs/ksmbd rebuild), SOFTROCE_TEST_TIMEOUT
+#   SOFTROCE_SMBDIRECT=0 (skip the cifs/ksmbd rebuild), SOFTROCE_RACE=1 (build
+#   the test binaries with -race), SOFTROCE_TEST_TIMEOUT
 #   (per binary, default 10m), SOFTROCE_VERBOSE=0 (no -test.v), and vm.sh's
 #   VM_TIMEOUT (default 900 s), VM_SMP, VM_MEM, VM_VERBOSE.
 set -euo pipefail
@@ -49,7 +50,7 @@ trap 'rm -rf "$BIN"' EXIT
 : > "$BIN/list"
 for p in $pkgs; do
   name=$(echo "${p#./}" | tr / _).test
-  CGO_ENABLED=1 go test -c -tags rdma -o "$BIN/$name" "$p"
+  CGO_ENABLED=1 go test -c -tags rdma ${SOFTROCE_RACE:+-race} -o "$BIN/$name" "$p"
   [ -f "$BIN/$name" ] && echo "$name ${p#./}" >> "$BIN/list"
 done
 log "built $(wc -l < "$BIN/list") test binaries in $(since "$t1")"
