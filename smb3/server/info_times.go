@@ -92,8 +92,9 @@ func setChangeTime(o *open, ft uint64) error {
 // adjustFileInfo applies to fi, built by fileInfo from in for the file or
 // directory open as fd, what the backend's stat does not know: a ChangeTime
 // a client set, and the data allocation of a regular file (fixAllocSize).
-// Every reply that carries times or sizes (QUERY_INFO, CREATE, CLOSE with
-// post-query attributes) goes through it, so they agree.
+// QUERY_INFO and directory listings apply it; CREATE and CLOSE with
+// post-query attributes must too (replyInfo), or their times and sizes
+// disagree with QUERY_INFO (smb2.create.open compares them).
 func adjustFileInfo(fi *fscc.FileInfo, in *vfs.Info, fd int) {
 	applyTimeOverrides(fi, in)
 	if isRegular(in) && fd >= 0 {
