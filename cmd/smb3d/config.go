@@ -38,6 +38,9 @@ type Config struct {
 	AuthTimeout     int // seconds
 	MaxCredits      int
 	MaxConnMemoryMB int
+	ControlSocket   string
+	MetricsListen   string
+	RDMAListen      []string
 	LogLevel        slog.Level
 	Shares          []server.ShareConfig
 }
@@ -254,6 +257,17 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 				if err == nil && cfg.MaxCredits > 65535 {
 					return nil, errf("max credits: %d is above 65535", cfg.MaxCredits)
 				}
+			case "rdma listen":
+				for _, a := range strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' }) {
+					if !strings.Contains(a, ":") {
+						a += ":5445"
+					}
+					cfg.RDMAListen = append(cfg.RDMAListen, a)
+				}
+			case "control socket":
+				cfg.ControlSocket = val
+			case "metrics listen":
+				cfg.MetricsListen = val
 			case "max connection memory":
 				cfg.MaxConnMemoryMB, err = intVal(1)
 			case "log level":

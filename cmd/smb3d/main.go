@@ -44,6 +44,12 @@ func main() {
 		case "serve":
 			exit(serveCmd(os.Args[2:]))
 			return
+		case "status":
+			exit(statusCmd(os.Args[2:]))
+			return
+		case "diag":
+			exit(diagCmd(os.Args[2:]))
+			return
 		case "help", "-h", "--help":
 			usage()
 			return
@@ -60,6 +66,8 @@ func usage() {
   smb3d user del --file USERS NAME
   smb3d user list --file USERS
   smb3d check -c CONF                    validate CONF and exit
+  smb3d status [-c CONF | -s SOCK]       sessions, channels, opens of a running server
+  smb3d diag -c CONF                     will multichannel and RDMA engage? if not, why
 `)
 }
 
@@ -115,12 +123,12 @@ func serveCmd(args []string) error {
 			return fmt.Errorf("-log-level: %w", err)
 		}
 	}
-	return run(cfg, nil)
+	return run(cfg, nil, *conf)
 }
 
 // run starts the server and blocks until a signal or a listener failure.
 // ready, if set, is called once every listener is up.
-func run(cfg *Config, ready func()) error {
+func run(cfg *Config, ready func(), confPath string) error {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	users := auth.NewUsers()
 	if cfg.UsersFile != "" {
@@ -182,20 +190,51 @@ func run(cfg *Config, ready func()) error {
 	if ready != nil {
 		ready()
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
-	select {
-	case s := <-sig:
-		log.Info("shutting down", "signal", s.String())
-		srv.Close()
-		wg.Wait()
-		return nil
-	case err := <-errc:
-		srv.Close()
-		if errors.Is(err, server.ErrServerClosed) {
-			return nil
+	reload := func() error {
+		if confPath == "" {
+			return errors.New("no configuration file to reload")
 		}
-		return err
+		next, err := LoadConfig(confPath)
+		if err != nil {
+			return err
+		}
+		var users auth.UserStore = auth.NewUsers()
+		if next.UsersFile != "" {
+			u, err := auth.LoadUsers(next.UsersFile)
+			if err != nil {
+				return err
+			}
+			users = u
+		}
+		if strings.Join(next.Listen, ",") != strings.Join(cfg.Listen, ",") {
+			log.Warn("reload: listener changes take effect at the next start")
+		}
+		return srv.Reload(next.Shares, users)
+	}
+	stopControl := serveControl(log, cfg, srv, reload)
+	defer stopControl()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	for {
+		select {
+		case s := <-sig:
+			if s == syscall.SIGHUP {
+				if err := reload(); err != nil {
+					log.Error("reload failed; keeping the running configuration", "err", err)
+				}
+				continue
+			}
+			log.Info("shutting down: draining requests", "signal", s.String())
+			srv.Shutdown(30 * time.Second)
+			wg.Wait()
+			return nil
+		case err := <-errc:
+			srv.Close()
+			if errors.Is(err, server.ErrServerClosed) {
+				return nil
+			}
+			return err
+		}
 	}
 }
 
@@ -300,6 +339,7 @@ func demoCmd(args []string) error {
 	if err := cfg.LogLevel.UnmarshalText([]byte(*logLevel)); err != nil {
 		return fmt.Errorf("-log-level: %w", err)
 	}
+	cfg.ControlSocket = filepath.Join(abs, "control.sock")
 	host, port, _ := strings.Cut(*listen, ":")
 	return run(cfg, func() {
 		fmt.Printf(`
@@ -308,9 +348,10 @@ smb3d demo is serving %s as \\%s\share
   password: %s
 connect with:
   smbclient //%s/share -p %s -U '%s%%%s' -m SMB3
+status:  smb3d status -s %s
 stop with Ctrl-C
-`, shareDir, host, *user, pass, host, port, *user, pass)
-	})
+`, shareDir, host, *user, pass, host, port, *user, pass, cfg.ControlSocket)
+	}, "")
 }
 
 func randomPassword(n int) string {

@@ -144,6 +144,7 @@ func (c *conn) close(err error) {
 			c.log.Debug("connection closed")
 		case errors.As(err, &ce):
 			c.srv.stats.Rejections.Add(1)
+			c.srv.metrics.reject(ce.Reason)
 			c.log.Warn("connection dropped", "reason", ce.Reason, "err", err)
 		default:
 			c.log.Info("connection closed", "err", err)

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"sync"
+	"time"
 
 	"smb3d/smb3/crypt"
 	"smb3d/smb3/wire"
@@ -143,7 +144,9 @@ func (c *conn) runChain(reqs []*request) error {
 		r.chain = run
 		run.out = append(run.out, make([]byte, wire.HeaderSize)...)
 		var status wire.Status
+		t0 := time.Now()
 		run.out, status = c.dispatch(r, &st, run.out, start)
+		c.srv.metrics.observe(r.hdr.Command(), status, time.Since(t0))
 		c.unregister(r)
 		start = run.starts[len(run.starts)-1]
 		if status == statusNoResponse {

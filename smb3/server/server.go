@@ -78,7 +78,8 @@ type Server struct {
 	authCfg *auth.Config
 	start   time.Time
 
-	shares map[string]*share // by upper-case name; read-only after New
+	shares   map[string]*share // by upper-case name; replaced whole by Reload under sharesMu
+	sharesMu sync.RWMutex
 
 	mu        sync.Mutex
 	sessions  map[uint64]*session
@@ -95,7 +96,9 @@ type Server struct {
 	streamMu sync.Mutex // serializes read-modify-write of stream xattrs
 	notify   notifier
 
-	stats Stats
+	stats   Stats
+	metrics metrics
+	users   swapUsers
 }
 
 // Stats are counters for status and metrics.
@@ -177,8 +180,9 @@ func New(cfg Config) (*Server, error) {
 	s.notify.srv = s
 	s.nodes.init()
 	s.locks.init()
+	s.users.set(cfg.Users)
 	s.authCfg = &auth.Config{
-		Users:          cfg.Users,
+		Users:          &s.users,
 		NetBIOSName:    cfg.NetBIOSName,
 		NetBIOSDomain:  cfg.Domain,
 		DNSName:        strings.ToLower(cfg.NetBIOSName),
@@ -268,6 +272,7 @@ func (s *Server) Serve(l transport.Listener) error {
 
 func (s *Server) reject(reason string, args ...any) {
 	s.stats.Rejections.Add(1)
+	s.metrics.reject(reason)
 	s.log.Warn("rejected: "+reason, args...)
 }
 
@@ -305,5 +310,7 @@ func (s *Server) Close() error {
 func (s *Server) newID() uint64 { return s.nextID.Add(1) }
 
 func (s *Server) lookupShare(name string) *share {
+	s.sharesMu.RLock()
+	defer s.sharesMu.RUnlock()
 	return s.shares[strings.ToUpper(name)]
 }
