@@ -126,6 +126,8 @@ func parseDurable(ctxs []wire.CreateContext, dialect wire.Dialect, oplock uint8)
 // done reports that the CREATE is answered.
 func (r *request) durableCreate(st *chainState, out []byte) (_ []byte, _ wire.Status, done bool) {
 	req := wire.CreateRequest(r.msg)
+	r.waitRenameBreaks()
+	r.c.srv.renameSettled()
 	ctxs, err := wire.ParseCreateContexts(req.ContextsBuffer())
 	if err != nil {
 		return out, 0, false // handleCreate reports it

@@ -51,6 +51,7 @@ type breakState struct {
 	to, want uint32
 	seq      int // bumped per notification, so stale timers do nothing
 	done     chan struct{}
+	renames  int // renames waiting on the break (breakForRename)
 }
 
 func newBreak(to uint32) *breakState {
@@ -62,7 +63,19 @@ func (b *breakState) finish() {
 	select {
 	case <-b.done:
 	default:
+		if b.renames > 0 {
+			renamesWoken.Add(int64(b.renames))
+		}
 		close(b.done)
+	}
+}
+
+func (b *breakState) isDone() bool {
+	select {
+	case <-b.done:
+		return true
+	default:
+		return false
 	}
 }
 

@@ -2,7 +2,11 @@ package server
 
 import (
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
+	"smb3d/smb3/fscc"
 	"smb3d/smb3/wire"
 )
 
@@ -127,13 +131,14 @@ func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream s
 	}
 }
 
-// breakForRename runs before o's file is renamed to newPath
+// breakForRename runs before o's file is renamed to target
 // (MS-FSA 2.1.5.15.12). Windows opens the target's parent directory for
 // the rename with a share mode that excludes delete, so an open of that
 // directory with DELETE access makes the rename fail with a sharing
 // violation (smb2.oplock.exclusive6, batch19/20). Otherwise handle caching
-// of other leases on the file is broken, and the rename waits for the
-// acknowledgments (smb2.lease.v2_rename).
+// of the other leases on the file is broken, and the rename waits until
+// the holders acknowledged or closed their handles (smb2.lease.v2_rename,
+// rename_wait).
 func (r *request) breakForRename(o *open, target string) wire.Status {
 	srv := r.c.srv
 	newPath, _, status := parseCreateName(appendUTF16(nil, strings.TrimPrefix(target, `\`)))
@@ -144,6 +149,13 @@ func (r *request) breakForRename(o *open, target string) wire.Status {
 	if i := strings.LastIndexByte(newPath, '/'); i >= 0 {
 		parent = newPath[:i]
 	}
+	woken := false // this rename holds one count in renamesWoken
+	release := func() {
+		if woken {
+			renamesWoken.Add(-1)
+			woken = false
+		}
+	}
 	for round := 0; round < maxBreakRounds; round++ {
 		srv.nodes.mu.Lock()
 		for _, n := range srv.nodes.nodes {
@@ -153,11 +165,14 @@ func (r *request) breakForRename(o *open, target string) wire.Status {
 			for _, x := range n.opens {
 				if x.isDir && x.access&accessDelete != 0 {
 					srv.nodes.mu.Unlock()
+					release()
+					renameBreaksSent.Delete(r)
 					return wire.StatusSharingViolation
 				}
 			}
 		}
 		var bs []breakNeeded
+		var brks []*breakState
 		seen := map[*lease]bool{}
 		for _, x := range o.node.opens {
 			l := x.lease
@@ -167,31 +182,115 @@ func (r *request) breakForRename(o *open, target string) wire.Status {
 			seen[l] = true
 			if l.brk != nil {
 				l.brk.want &^= leaseH
-				bs = append(bs, breakNeeded{l: l, to: l.brk.want, wait: true})
+				if l.state&leaseH != 0 {
+					brks = append(brks, l.brk)
+				}
 				continue
 			}
 			if l.state&leaseH != 0 {
-				bs = append(bs, breakNeeded{l: l, to: l.state &^ leaseH, wait: true})
+				bs = append(bs, breakNeeded{l: l, to: l.state &^ leaseH})
 			}
 		}
-		sends, waits := srv.startBreaks(bs)
+		sends, _ := srv.startBreaks(bs)
+		for _, b := range bs {
+			if b.l.brk != nil {
+				brks = append(brks, b.l.brk)
+			}
+		}
+		for _, b := range brks {
+			b.renames++
+		}
 		srv.nodes.mu.Unlock()
 		for _, f := range sends {
 			f()
 		}
-		if len(waits) == 0 {
-			return 0
+		renameBreaksSent.Store(r, struct{}{})
+		if len(brks) == 0 {
+			break
 		}
+		release()
 		ctx := r.context()
-		for _, w := range waits {
+		for _, b := range brks {
 			select {
-			case <-w:
+			case <-b.done:
 			case <-ctx.Done():
+				srv.nodes.mu.Lock()
+				for _, b := range brks {
+					if b.isDone() {
+						renamesWoken.Add(-1)
+					} else {
+						b.renames--
+					}
+				}
+				srv.nodes.mu.Unlock()
+				renameBreaksSent.Delete(r)
 				return wire.StatusCancelled
 			}
 		}
+		// Every break counted this rename when it ended; keep one count.
+		renamesWoken.Add(int64(1 - len(brks)))
+		woken = true
+	}
+	// Released once the rename's response is out: creates that came after
+	// the breaks ended see the new name (renameSettled).
+	prev := r.after
+	r.after = func() {
+		if prev != nil {
+			prev()
+		}
+		release()
+		renameBreaksSent.Delete(r)
 	}
 	return 0
+}
+
+// renameBreaksSent holds the rename requests that have sent their break
+// notifications (breakForRename).
+var renameBreaksSent sync.Map
+
+// waitRenameBreaks holds a CREATE until the renames the client sent
+// before it on this connection have sent their lease breaks, so that the
+// client sees the breaks before the CREATE's response, as from a server
+// that handles its requests in order (smb2.lease.rename_wait).
+func (r *request) waitRenameBreaks() {
+	c := r.c
+	my := r.hdr.MessageID()
+	for i := 0; i < 400; i++ {
+		pending := false
+		c.reqMu.Lock()
+		for id, x := range c.byMsgID {
+			if id >= my || x.hdr.Command() != wire.CmdSetInfo || len(x.msg) < wire.HeaderSize+4 {
+				continue
+			}
+			si := wire.SetInfoRequest(x.msg)
+			if si.InfoType() != wire.InfoFile || si.InfoClass() != fscc.FileRenameInformation {
+				continue
+			}
+			if _, ok := renameBreaksSent.Load(x); !ok {
+				pending = true
+			}
+		}
+		c.reqMu.Unlock()
+		if !pending {
+			return
+		}
+		time.Sleep(250 * time.Microsecond)
+	}
+}
+
+// renamesWoken counts renames whose breaks ended but which have not yet
+// answered. MS-SMB2 servers process a client's requests in order; here
+// they run concurrently, so a CREATE that follows the CLOSE that ended a
+// break waits briefly for the rename it unblocked (smb2.lease.rename_wait).
+var renamesWoken atomic.Int64
+
+// renameSettled lets a CREATE wait briefly for renames whose breaks just
+// ended, so that it sees their result (MS-SMB2 processes a client's
+// requests in order; here they run concurrently).
+func (s *Server) renameSettled() {
+	for i := 0; i < 200 && renamesWoken.Load() > 0; i++ {
+		time.Sleep(250 * time.Microsecond)
+	}
 }
 
 // disconnectedIn returns the disconnected durable opens that the breaks bs
