@@ -155,3 +155,77 @@ func TestValidateNegotiateTampered(t *testing.T) {
 		t.Errorf("on 3.1.1: %v (%v)", err, s)
 	}
 }
+
+// smb1Negotiate is an SMB1 NEGOTIATE offering dialects (MS-CIFS 2.2.4.52.1).
+func smb1Negotiate(ds ...string) []byte {
+	var d []byte
+	for _, s := range ds {
+		d = append(append(append(d, 2), s...), 0)
+	}
+	m := append([]byte("\xffSMB\x72"), make([]byte, 27)...)
+	m = append(m, 0, byte(len(d)), byte(len(d)>>8))
+	return append(m, d...)
+}
+
+// TestSMB1Upgrade: the SMB1 multi-protocol NEGOTIATE that clients send first
+// is answered with an SMB2 NEGOTIATE response (MS-SMB2 3.3.5.3.1): dialect
+// 0x02FF when "SMB 2.???" is offered, after which the client negotiates again
+// with MessageId 1; 2.0.2 directly when only "SMB 2.002" is.
+func TestSMB1Upgrade(t *testing.T) {
+	st := newServerTester(t)
+	t.Run("wildcard", func(t *testing.T) {
+		c := st.dialTB(t)
+		if err := c.writeFrame(smb1Negotiate("NT LM 0.12", "SMB 2.002", "SMB 2.???")); err != nil {
+			t.Fatal(err)
+		}
+		h := c.recv()
+		if h.Command() != wire.CmdNegotiate || wire.Dialect(le.Uint16(h[wire.HeaderSize+4:])) != wire.DialectWildcard {
+			t.Fatalf("SMB1 negotiate answered with %v dialect %#x", h.Command(), le.Uint16(h[wire.HeaderSize+4:]))
+		}
+		c.msgID = 1
+		c.negotiate()
+		if c.dialect != wire.Dialect311 {
+			t.Fatalf("dialect %v", c.dialect)
+		}
+		if s := c.sessionSetup(testUser, testPass); s != wire.StatusSuccess {
+			t.Fatal(s)
+		}
+		if s := c.treeConnect(testShare); s != wire.StatusSuccess {
+			t.Fatal(s)
+		}
+		c.roundTrip("smb1-upgrade.txt")
+	})
+	t.Run("2.0.2", func(t *testing.T) {
+		c := st.dialTB(t)
+		c.writeFrame(smb1Negotiate("NT LM 0.12", "SMB 2.002"))
+		h := c.recv()
+		if d := wire.Dialect(le.Uint16(h[wire.HeaderSize+4:])); d != wire.Dialect202 {
+			t.Fatalf("dialect %v", d)
+		}
+		c.dialect = wire.Dialect202
+		c.msgID = 1
+		if s := c.sessionSetup(testUser, testPass); s != wire.StatusSuccess {
+			t.Fatal(s)
+		}
+		if s := c.treeConnect(testShare); s != wire.StatusSuccess {
+			t.Fatal(s)
+		}
+		c.roundTrip("smb1-202.txt")
+	})
+	t.Run("SMB1 only", func(t *testing.T) {
+		c := st.dialTB(t)
+		c.writeFrame(smb1Negotiate("NT LM 0.12"))
+		if s, err := c.expectDisconnect(false); err != nil {
+			t.Errorf("%v (%v)", err, s)
+		}
+	})
+	t.Run("twice", func(t *testing.T) {
+		c := st.dialTB(t)
+		c.writeFrame(smb1Negotiate("SMB 2.???"))
+		c.recv()
+		c.writeFrame(smb1Negotiate("SMB 2.???"))
+		if s, err := c.expectDisconnect(false); err != nil {
+			t.Errorf("%v (%v)", err, s)
+		}
+	})
+}
