@@ -71,6 +71,11 @@ func handleRead(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if r.c.srv.locks.conflicts(o, off, uint64(length), false) {
 		return out, wire.StatusFileLockConflict
 	}
+	// Zero-copy READ (io_sendfile.go): a single, unsigned, unencrypted
+	// request over a transport with CapSendFile is answered by splice.
+	if status, ok := r.sendFileRead(o, req, off, length); ok {
+		return out, status
+	}
 	pos := len(out)
 	out = wire.AppendReadResponseHeader(out, 0, 0)
 	dataAt := len(out)
