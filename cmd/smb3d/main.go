@@ -217,6 +217,10 @@ func run(cfg *Config, ready func(), confPath string) error {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	for {
 		select {
+		case <-stopRun:
+			srv.Shutdown(5 * time.Second)
+			wg.Wait()
+			return nil
 		case s := <-sig:
 			if s == syscall.SIGHUP {
 				if err := reload(); err != nil {
@@ -237,6 +241,9 @@ func run(cfg *Config, ready func(), confPath string) error {
 		}
 	}
 }
+
+// stopRun ends run() without a signal (tests).
+var stopRun = make(chan struct{})
 
 func userCmd(args []string) error {
 	if len(args) == 0 {

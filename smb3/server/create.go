@@ -175,6 +175,7 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 	}
 	var wantMxAc, wantQFid bool
 	var leaseReq *leaseRequest
+	var secDesc []byte
 	var eas []fscc.FullEa
 	var allocHint int64 = -1
 	for _, c := range ctxs {
@@ -186,6 +187,8 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 			wantMxAc = true
 		case ctxQFid:
 			wantQFid = true
+		case ctxSecD:
+			secDesc = c.Data
 		case ctxExtA:
 			eas, err = fscc.DecodeFullEaInformation(c.Data)
 			if err != nil {
@@ -304,6 +307,19 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 		}
 	}
 
+	if action != actionCreated {
+		// A stored security descriptor decides what an existing file
+		// grants (MS-FSA 2.1.5.1.2.1; smb2.create.nulldacl).
+		g, ok := sdAccess(f, access)
+		if !ok {
+			f.Close()
+			return out, wire.StatusAccessDenied
+		}
+		if req.DesiredAccess()&maximumAllowed != 0 {
+			access &= g
+		}
+	}
+
 	// Share modes and pending deletes, under the node table lock.
 	info, err := f.Stat()
 	if err != nil {
@@ -357,9 +373,16 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 	if allocHint > 0 && !isDir && action != actionOpened {
 		f.Allocate(allocHint)
 	}
-	for _, ea := range eas {
-		if err := f.SetEA(ea.Name, ea.Value); err != nil {
-			srv.log.Debug("create: EA not stored", "err", err)
+	if len(eas) > 0 {
+		if status := applyEAs(f, eas); status != 0 {
+			srv.closeOpen(o)
+			return out, status
+		}
+	}
+	if secDesc != nil && action == actionCreated {
+		if status := applyCreateSecurity(f, secDesc); status != 0 {
+			srv.closeOpen(o)
+			return out, status
 		}
 	}
 	if action != actionOpened {
@@ -374,15 +397,14 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 	r.sess.mu.Unlock()
 	st.fid, st.hasFid = o.id, true
 
-	fi := fileInfo(&info)
-	applyTimeOverrides(&fi, &info)
+	fi := replyInfo(&info, f.Fd())
 	resp := wire.CreateResponse{
 		CreateAction:   action,
 		Creation:       fi.Creation,
 		LastAccess:     fi.Access,
 		LastWrite:      fi.Write,
 		Change:         fi.Change,
-		AllocationSize: allocSize(&info),
+		AllocationSize: fi.AllocationSize,
 		EndOfFile:      info.Size,
 		Attributes:     info.Attributes,
 		FileID:         o.id,

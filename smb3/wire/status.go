@@ -17,6 +17,7 @@ const (
 	StatusUnsuccessful           Status = 0xC0000001
 	StatusInternalError          Status = 0xC00000E5
 	StatusInvalidViewSize        Status = 0xC000001F
+	StatusInvalidEAName          Status = 0x80000013
 	StatusInvalidSecurityDescr   Status = 0xC0000079
 	StatusInvalidOwner           Status = 0xC000005A
 	StatusInvalidPrimaryGroup    Status = 0xC000005B
