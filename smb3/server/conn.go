@@ -60,6 +60,7 @@ type conn struct {
 	memCond *sync.Cond
 	memUsed int64
 
+	authTimer *time.Timer
 	closeOnce sync.Once
 	done      chan struct{}
 	inflight  sync.WaitGroup
@@ -108,8 +109,7 @@ func (e *ConnError) Unwrap() error { return e.Err }
 func connErr(reason string, err error) error { return &ConnError{Reason: reason, Err: err} }
 
 func (c *conn) serve() {
-	defer c.srv.removeConn(c)
-	authTimer := time.AfterFunc(c.srv.cfg.AuthTimeout, func() {
+	c.authTimer = time.AfterFunc(c.srv.cfg.AuthTimeout, func() {
 		c.mu.Lock()
 		ok := c.authed
 		c.mu.Unlock()
@@ -118,23 +118,39 @@ func (c *conn) serve() {
 			c.close(connErr("auth-timeout", nil))
 		}
 	})
-	defer authTimer.Stop()
-	var err error
+	c.readLoop()
+}
+
+// readLoop reads messages and processes them in arrival order: a chain runs
+// on the reading goroutine, so the state changes of one request are seen by
+// the next (as Windows and Samba order them); READ and WRITE alone run on
+// their own goroutines for parallel I/O. When a request must wait (it goes
+// async), the reading role passes to a new goroutine and this one stays
+// with the waiting request.
+func (c *conn) readLoop() {
 	for {
-		var msg []byte
-		msg, err = c.t.ReadMessage()
+		msg, err := c.t.ReadMessage()
 		if err != nil {
-			break
+			c.close(err)
+			return
 		}
-		if err = c.receive(msg); err != nil {
-			break
+		handedOff, err := c.receive(msg)
+		if err != nil {
+			c.close(err)
+			return
+		}
+		if handedOff {
+			return
 		}
 	}
-	c.close(err)
 }
 
 func (c *conn) close(err error) {
 	c.closeOnce.Do(func() {
+		defer c.srv.removeConn(c)
+		if c.authTimer != nil {
+			c.authTimer.Stop()
+		}
 		close(c.done)
 		c.memCond.Broadcast()
 		c.t.Close()
@@ -174,38 +190,38 @@ func (c *conn) close(err error) {
 
 // receive handles one transport message: an SMB1 negotiate, an encrypted
 // message, or an SMB2 message or compound chain.
-func (c *conn) receive(msg []byte) error {
+func (c *conn) receive(msg []byte) (handedOff bool, err error) {
 	if wire.IsSMB1(msg) {
-		return c.negotiateSMB1(msg)
+		return false, c.negotiateSMB1(msg)
 	}
 	var encSess *session
 	if len(msg) >= 4 && string(msg[:4]) == "\xfdSMB" {
 		pt, sess, err := c.decrypt(msg)
 		if err != nil {
-			return err
+			return false, err
 		}
 		msg, encSess = pt, sess
 	} else if len(msg) >= 4 && string(msg[:4]) == "\xfcSMB" {
-		return connErr("compression-unsupported", nil)
+		return false, connErr("compression-unsupported", nil)
 	}
 	if err := wire.Header(msg).Validate(); err != nil {
-		return connErr("bad-header", err)
+		return false, connErr("bad-header", err)
 	}
 	// Split the chain and charge credits in arrival order.
 	var reqs []*request
 	for rest := msg; len(rest) > 0; {
 		n, more, err := wire.SplitCompound(rest)
 		if err != nil {
-			return connErr("bad-compound", err)
+			return false, connErr("bad-compound", err)
 		}
 		m := rest[:n]
 		if err := wire.Header(m).Validate(); err != nil {
-			return connErr("bad-header", err)
+			return false, connErr("bad-header", err)
 		}
 		r := &request{c: c, msg: m, hdr: wire.Header(m), encSess: encSess}
 		reqs = append(reqs, r)
 		if len(reqs) > maxChainLen {
-			return connErr("chain-too-long", nil)
+			return false, connErr("chain-too-long", nil)
 		}
 		if !more {
 			break
@@ -214,14 +230,14 @@ func (c *conn) receive(msg []byte) error {
 	}
 	if reqs[0].hdr.Command() == wire.CmdCancel && len(reqs) == 1 {
 		c.cancel(reqs[0])
-		return nil
+		return false, nil
 	}
 	for _, r := range reqs {
 		if r.hdr.Command() == wire.CmdCancel {
 			continue
 		}
 		if err := c.chargeCredits(r.hdr); err != nil {
-			return err
+			return false, err
 		}
 	}
 	c.mu.Lock()
@@ -229,15 +245,26 @@ func (c *conn) receive(msg []byte) error {
 	c.mu.Unlock()
 	if !negotiated {
 		if reqs[0].hdr.Command() != wire.CmdNegotiate || len(reqs) != 1 {
-			return connErr("not-negotiated", fmt.Errorf("%v before NEGOTIATE", reqs[0].hdr.Command()))
+			return false, connErr("not-negotiated", fmt.Errorf("%v before NEGOTIATE", reqs[0].hdr.Command()))
 		}
-		return c.runChain(reqs)
+		_, err := c.runChain(reqs, true)
+		return false, err
 	}
 	c.registerSync(reqs)
+	if !parallelIO(reqs) {
+		c.inflight.Add(1)
+		handedOff, err := c.runChain(reqs, true)
+		c.inflight.Done()
+		return handedOff, err
+	}
+	o := c.ioOpen(reqs[0])
 	select {
 	case c.sem <- struct{}{}:
 	case <-c.done:
-		return net.ErrClosed
+		if o != nil {
+			o.io.Done()
+		}
+		return false, net.ErrClosed
 	}
 	cost := int64(len(msg))
 	for _, r := range reqs {
@@ -247,16 +274,61 @@ func (c *conn) receive(msg []byte) error {
 	}
 	if !c.acquireMem(cost) {
 		<-c.sem
-		return net.ErrClosed
+		if o != nil {
+			o.io.Done()
+		}
+		return false, net.ErrClosed
 	}
 	c.inflight.Add(1)
 	go func() {
-		defer func() { c.releaseMem(cost); <-c.sem; c.inflight.Done() }()
-		if err := c.runChain(reqs); err != nil {
+		defer func() {
+			if o != nil {
+				o.io.Done()
+			}
+			c.releaseMem(cost)
+			<-c.sem
+			c.inflight.Done()
+		}()
+		if _, err := c.runChain(reqs, false); err != nil {
 			c.close(err)
 		}
 	}()
-	return nil
+	return false, nil
+}
+
+// parallelIO reports whether a message is a lone READ or WRITE, which runs
+// on its own goroutine.
+func parallelIO(reqs []*request) bool {
+	if len(reqs) != 1 {
+		return false
+	}
+	cmd := reqs[0].hdr.Command()
+	return cmd == wire.CmdRead || cmd == wire.CmdWrite
+}
+
+// ioOpen finds the open a lone READ/WRITE names and counts the I/O on it,
+// so CLOSE and FLUSH, which run in order, wait for it.
+func (c *conn) ioOpen(r *request) *open {
+	var id wire.FileID
+	switch r.hdr.Command() {
+	case wire.CmdRead:
+		if wire.ReadRequest(r.msg).Validate() != nil {
+			return nil
+		}
+		id = wire.ReadRequest(r.msg).FileID()
+	case wire.CmdWrite:
+		if wire.WriteRequest(r.msg).Validate() != nil {
+			return nil
+		}
+		id = wire.WriteRequest(r.msg).FileID()
+	default:
+		return nil
+	}
+	o := c.srv.opens.get(id)
+	if o != nil {
+		o.io.Add(1)
+	}
+	return o
 }
 
 // acquireMem waits until cost bytes fit in the connection's memory budget

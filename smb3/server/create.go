@@ -439,6 +439,7 @@ func handleClose(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if status != 0 {
 		return out, status
 	}
+	o.io.Wait() // pipelined READ/WRITE on this open finish first
 	info, ok := r.c.srv.closeOpen(o)
 	var resp wire.CloseResponse
 	if req.Flags()&wire.CloseFlagPostQueryAttrib != 0 && ok {

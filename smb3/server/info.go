@@ -323,6 +323,7 @@ func handleSetInfo(r *request, st *chainState, out []byte) ([]byte, wire.Status)
 }
 
 func (r *request) setFileInfo(o *open, class uint8, buf []byte) wire.Status {
+	o.io.Wait() // pipelined READ/WRITE on this open come first
 	if minSize, ok := fscc.SetInfoMinSize(class); ok && len(buf) < minSize {
 		return wire.StatusInfoLengthMismatch
 	} else if !ok {

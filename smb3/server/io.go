@@ -212,6 +212,7 @@ func handleFlush(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if o.access&(fileWriteData|fileAppendData) == 0 {
 		return out, wire.StatusAccessDenied
 	}
+	o.io.Wait() // pipelined WRITEs on this open are flushed too
 	if !o.isDir {
 		if err := o.f.Sync(); err != nil {
 			return out, statusOf(err)

@@ -40,6 +40,8 @@ type open struct {
 	outstandingPre int
 	resilient      bool // FSCTL_LMR_REQUEST_RESILIENCY
 	lockSeqs       lockSeq
+
+	io sync.WaitGroup // READ/WRITE running on their own goroutines
 }
 
 // fileNode is the state shared by all opens of one file: share modes and a

@@ -76,15 +76,17 @@ type chainState struct {
 
 // chainRun is the response chain being built for one received message.
 type chainRun struct {
-	c        *conn
-	out      []byte
-	starts   []int      // start of each response in out
-	reqs     []*request // the request of each response in out
-	first    *request
-	last     *request // the last request of the received chain
-	compound bool     // the received message held more than one request
-	encSess  *session
-	sent     int // responses already sent (async interim flushes)
+	c         *conn
+	out       []byte
+	starts    []int      // start of each response in out
+	reqs      []*request // the request of each response in out
+	first     *request
+	last      *request // the last request of the received chain
+	compound  bool     // the received message held more than one request
+	inline    bool     // running on the connection's reading goroutine
+	handedOff bool     // a new goroutine took over reading
+	encSess   *session
+	sent      int // responses already sent (async interim flushes)
 }
 
 type handlerFunc func(r *request, st *chainState, out []byte) ([]byte, wire.Status)
@@ -124,9 +126,10 @@ func init() {
 }
 
 // runChain processes the requests of one message in order and sends the
-// responses as one chain.
-func (c *conn) runChain(reqs []*request) error {
-	run := &chainRun{c: c, first: reqs[0], last: reqs[len(reqs)-1], compound: len(reqs) > 1, encSess: reqs[0].encSess, out: make([]byte, 0, 1024)}
+// responses as one chain. inline says it runs on the reading goroutine;
+// handedOff reports that a request went async and a new reader took over.
+func (c *conn) runChain(reqs []*request, inline bool) (handedOff bool, err error) {
+	run := &chainRun{inline: inline, c: c, first: reqs[0], last: reqs[len(reqs)-1], compound: len(reqs) > 1, encSess: reqs[0].encSess, out: make([]byte, 0, 1024)}
 	if run.encSess != nil {
 		// Headroom for the TRANSFORM_HEADER, so the chain is sealed in place.
 		run.out = append(run.out, make([]byte, transformHeaderSize)...)
@@ -167,7 +170,7 @@ func (c *conn) runChain(reqs []*request) error {
 			st.lastErr = status
 		}
 	}
-	return run.flush()
+	return run.handedOff, run.flush()
 }
 
 // statusNoResponse marks a request that gets no response (a dropped
@@ -426,6 +429,11 @@ func (r *request) goAsync(out []byte) []byte {
 	wire.Header(run.out[start:]).SetCredits(c.grantCredits(r.hdr.CreditRequest(), r.hdr.CreditCharge()))
 	run.out = wire.AppendErrorResponse(run.out, nil)
 	run.flush()
+	if run.inline && !run.handedOff {
+		// This goroutine now waits with r; another one reads on.
+		run.handedOff = true
+		go c.readLoop()
+	}
 	// Continue r's response in a fresh chain of its own.
 	run.out = run.out[:0]
 	if run.encSess != nil {
