@@ -1,7 +1,6 @@
 package server
 
 import (
-	"sort"
 	"time"
 
 	"smb3d/smb3/wire"
@@ -283,81 +282,6 @@ func oplockBreakNotification(o *open, level uint8) []byte {
 	b = append(b, level, 0)
 	b = le.AppendUint32(b, 0)
 	return wire.AppendFileID(b, o.id)
-}
-
-// sendBreak sends a break notification on a live channel of sess, trying
-// the next channel when a send fails (multichannel: MS-SMB2 3.3.4.6/3.3.4.7
-// "if the connection is lost, the server MUST ... on any other channel").
-// This is the single path every break takes.
-func (s *Server) sendBreak(sess *session, msg []byte) {
-	if sess == nil {
-		return
-	}
-	sess.mu.Lock()
-	conns := make([]*conn, 0, len(sess.conns))
-	for c := range sess.conns {
-		conns = append(conns, c)
-	}
-	enc := sess.encrypt
-	sess.mu.Unlock()
-	for _, c := range conns {
-		var err error
-		if enc {
-			err = c.send(msg, sess)
-		} else {
-			err = c.t.WriteMessage(msg)
-		}
-		if err == nil {
-			return
-		}
-		s.log.Warn("break notification failed on a channel, trying another", "session", sess.id, "err", err)
-	}
-}
-
-// sendLeaseBreak sends a lease break to the client that owns the lease:
-// on the oldest connection of that ClientGuid first (Windows does so:
-// smb2.lease.v2_complex1), then on the others, then on the channels of
-// sess (MS-SMB2 3.3.4.7).
-func (s *Server) sendLeaseBreak(client [16]byte, sess *session, msg []byte) {
-	s.mu.Lock()
-	sessions := make([]*session, 0, len(s.sessions))
-	for _, x := range s.sessions {
-		sessions = append(sessions, x)
-	}
-	s.mu.Unlock()
-	type target struct {
-		sess    *session
-		c       *conn
-		created time.Time
-	}
-	var ts []target
-	for _, x := range sessions {
-		x.mu.Lock()
-		for c := range x.conns {
-			ts = append(ts, target{x, c, x.created})
-		}
-		x.mu.Unlock()
-	}
-	sort.SliceStable(ts, func(i, j int) bool { return ts[i].created.Before(ts[j].created) })
-	for _, t := range ts {
-		t.c.mu.Lock()
-		same := t.c.clientGUID == client
-		t.c.mu.Unlock()
-		if !same {
-			continue
-		}
-		var err error
-		if t.sess.encryptData() {
-			err = t.c.send(msg, t.sess)
-		} else {
-			err = t.c.t.WriteMessage(msg)
-		}
-		if err == nil {
-			return
-		}
-		s.log.Warn("lease break failed on a connection, trying another", "err", err)
-	}
-	s.sendBreak(sess, msg)
 }
 
 // grantOplock decides the oplock of a new open (MS-SMB2 3.3.5.9,
