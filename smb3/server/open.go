@@ -34,6 +34,8 @@ type open struct {
 
 	dur *durableState // durable handle state (durable.go); node lock
 
+	pipe *pipeState // a named pipe on IPC$ (pipe.go); nil for files
+
 	// Replay state (MS-SMB2 3.3.1.10), under mu.
 	chanSeq        uint16
 	outstanding    int
@@ -148,6 +150,9 @@ func (r *request) lookupOpen(st *chainState, id wire.FileID) (*open, wire.Status
 // closeOpen closes o: it leaves its node, and the file is deleted when a
 // delete is pending and o was the last open.
 func (s *Server) closeOpen(o *open) (vfs.Info, bool) {
+	if o.pipe != nil {
+		return s.closePipe(o) // pipe.go
+	}
 	o.mu.Lock()
 	if o.closed {
 		o.mu.Unlock()
