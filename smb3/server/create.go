@@ -105,8 +105,7 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 	t := r.tree
 	srv := r.c.srv
 	if t.share.ipc {
-		// Named pipes are served by the RPC layer, which is not built yet.
-		return out, wire.StatusObjectNameNotFound
+		return r.createPipe(out, st, req) // pipe.go
 	}
 	if out, status, done := r.durableCreate(st, out); done { // durable.go: DHnC/DH2C
 		return out, status
