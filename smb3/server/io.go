@@ -32,6 +32,9 @@ func handleRead(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if status != 0 {
 		return out, status
 	}
+	if o.pipe != nil {
+		return r.readPipe(o, req, out) // pipe.go
+	}
 	if o.isDir {
 		return out, wire.StatusInvalidDeviceRequest
 	}
@@ -124,6 +127,9 @@ func handleWrite(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	o, status := r.lookupOpen(st, req.FileID())
 	if status != 0 {
 		return out, status
+	}
+	if o.pipe != nil {
+		return r.writePipe(o, req, out) // pipe.go
 	}
 	if o.isDir {
 		return out, wire.StatusInvalidDeviceRequest
