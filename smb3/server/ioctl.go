@@ -41,7 +41,7 @@ func handleIoctl(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	case fscc.FsctlQueryNetworkInterfaceInfo:
 		output, status = r.queryInterfaces(int(req.MaxOutputResponse()))
 	case fscc.FsctlPipeTransceive:
-		return out, wire.StatusNotSupported
+		return r.pipeTransceive(st, req, out) // pipe.go
 	default:
 		o, s := r.lookupOpen(st, fid)
 		if s != 0 {
