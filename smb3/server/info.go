@@ -19,6 +19,9 @@ func handleQueryInfo(r *request, st *chainState, out []byte) ([]byte, wire.Statu
 	if status != 0 {
 		return out, status
 	}
+	if o.pipe != nil {
+		return r.queryPipeInfo(o, req, out) // pipe.go
+	}
 	maxOut := int(req.OutputBufferLength())
 	if maxOut > int(r.c.srv.cfg.MaxTransactSize) {
 		return out, wire.StatusInvalidParameter
@@ -300,6 +303,9 @@ func handleSetInfo(r *request, st *chainState, out []byte) ([]byte, wire.Status)
 	o, status := r.lookupOpen(st, req.FileID())
 	if status != 0 {
 		return out, status
+	}
+	if o.pipe != nil {
+		return r.setPipeInfo(o, req, out) // pipe.go
 	}
 	if o.tree.share.cfg.ReadOnly && req.InfoType() != wire.InfoFile || o.tree.share.cfg.ReadOnly && req.InfoClass() != fscc.FilePositionInformation && req.InfoClass() != fscc.FileModeInformation {
 		return out, wire.StatusAccessDenied
