@@ -255,3 +255,41 @@ func TestBindRefusedWithoutMultichannel(t *testing.T) {
 		t.Fatalf("bind succeeded on a server without multichannel")
 	}
 }
+
+// TestCreditWindow keeps far more 1 MiB reads (16 credits each) wanted in
+// flight than the server grants credits for: the client must wait for
+// credits, never overrun the window.
+func TestCreditWindow(t *testing.T) {
+	addr, root := startServer(t, func(c *server.Config) { c.MaxCredits = 64 })
+	s := dial(t, addr, client.Config{Credits: 4096})
+	if err := s.Bind(context.Background(), addr); err != nil {
+		t.Fatalf("bind: %v", err)
+	}
+	tr, err := s.TreeConnect(testShare)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 8<<20)
+	rand.Read(data)
+	if err := os.WriteFile(filepath.Join(root, "w.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := tr.OpenRead("w.bin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			buf := make([]byte, 1<<20)
+			off := int64(i%8) << 20
+			if n, err := f.ReadAt(buf, off); err != nil || n != len(buf) || !bytes.Equal(buf, data[off:off+1<<20]) {
+				t.Errorf("read %d: %d, %v", i, n, err)
+			}
+		}(i)
+	}
+	wg.Wait()
+}
