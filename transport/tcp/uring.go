@@ -18,6 +18,9 @@ type URingConfig struct {
 	Entries uint32
 	// NoSplice turns off SendFile (CapSendFile), for measurements.
 	NoSplice bool
+	// DisableSetup lists io_uring setup flags (uring.Setup*) not to use,
+	// for measurements (uring.Config.Disable).
+	DisableSetup uint32
 }
 
 // Transport names accepted by Listen ("tcp transport" in the config).

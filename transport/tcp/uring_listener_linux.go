@@ -21,8 +21,11 @@ type URingListener struct {
 	canSplice bool
 }
 
-// uringSupported probes once for what the transport needs.
-func uringSupported() (splice bool, err error) {
+// uringSupported is the probe; tests replace it to force the fallback.
+var uringSupported = probeURing
+
+// probeURing probes once for what the transport needs.
+func probeURing() (splice bool, err error) {
 	f, err := uring.Probe()
 	if err != nil {
 		return false, err

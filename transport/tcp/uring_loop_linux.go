@@ -140,7 +140,7 @@ func (l *ringLoop) run(ready chan<- error) {
 	if entries == 0 {
 		entries = 256
 	}
-	r, err := uring.New(uring.Config{Entries: entries, MaxInflight: int(entries) * 2})
+	r, err := uring.New(uring.Config{Entries: entries, MaxInflight: int(entries) * 2, Disable: l.pool.cfg.DisableSetup})
 	if err != nil {
 		ready <- err
 		return

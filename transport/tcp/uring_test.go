@@ -367,3 +367,26 @@ func TestListenTransportFallback(t *testing.T) {
 		t.Fatalf("%q %v", m, err)
 	}
 }
+
+// TestListenTransportForcedFallback: when the probe says io_uring is missing
+// (as on a kernel with kernel.io_uring_disabled), "uring" serves with the
+// netpoller and says why.
+func TestListenTransportForcedFallback(t *testing.T) {
+	defer func(p func() (bool, error)) { uringSupported = p }(uringSupported)
+	uringSupported = func() (bool, error) {
+		return false, &uring.UnsupportedFeatureError{Feature: "io_uring", MinKernel: "5.1", Reason: "kernel.io_uring_disabled=2"}
+	}
+	l, fb, err := ListenTransport("127.0.0.1:0", TransportURing, URingConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	if _, ok := l.(*Listener); !ok || !errors.Is(fb, uring.ErrNotSupported) {
+		t.Fatalf("got %T, fallback reason %v", l, fb)
+	}
+	cc, sc := dialPair(t, l)
+	cc.Write(frame([]byte("ping")))
+	if m, err := sc.ReadMessage(); err != nil || string(m) != "ping" {
+		t.Fatalf("%q %v", m, err)
+	}
+}
