@@ -47,6 +47,7 @@ const (
 	werrInvalidLevel     uint32 = 124
 	werrMoreData         uint32 = 234
 	nerrNetNameNotFound  uint32 = 2310
+	nerrDeviceNotShared  uint32 = 2311
 )
 
 // srvsvc opnums (MS-SRVS 3.1.4).
@@ -54,8 +55,9 @@ const (
 	opNetrShareEnum       = 15
 	opNetrShareGetInfo    = 16
 	opNetrServerGetInfo   = 21
-	opNetrShareEnumSticky = 35
-	srvsvcMaxOpnum        = 57 // NetrServerTransportDelEx (58 entries, 0..57)
+	opNetrShareCheck      = 20
+	opNetrShareEnumSticky = 36
+	srvsvcMaxOpnum        = 57 // NetrServerAliasDel
 )
 
 // SyntaxSrvsvc is the srvsvc interface, version 3.0 (MS-SRVS 1.9).
@@ -69,6 +71,7 @@ var srvsvc = &iface{
 		opNetrShareEnum:       func(p *Pipe, d *decoder, e *encoder) { netrShareEnum(p, d, e, true) },
 		opNetrShareEnumSticky: func(p *Pipe, d *decoder, e *encoder) { netrShareEnum(p, d, e, false) },
 		opNetrShareGetInfo:    netrShareGetInfo,
+		opNetrShareCheck:      netrShareCheck,
 		opNetrServerGetInfo:   netrServerGetInfo,
 	},
 }
@@ -94,7 +97,8 @@ var shareInfoFields = map[uint32]string{
 var shareInfoFixed = map[uint32]int{0: 4, 1: 12, 2: 32, 501: 16, 502: 40}
 
 // netrShareEnum is NetrShareEnum (opnum 15, MS-SRVS 3.1.4.8) and, with
-// all false, NetrShareEnumSticky (opnum 35, 3.1.4.? : no special shares).
+// all false, NetrShareEnumSticky (opnum 36, 3.1.4.9: no special shares, and
+// no level 501).
 //
 //	NET_API_STATUS NetrShareEnum([in,string,unique] SRVSVC_HANDLE ServerName,
 //	    [in,out] LPSHARE_ENUM_STRUCT InfoStruct, [in] DWORD PreferedMaximumLength,
@@ -122,10 +126,11 @@ func netrShareEnum(p *Pipe, d *decoder, e *encoder, all bool) {
 	}
 
 	status := werrOK
-	if _, ok := shareInfoFields[level]; !ok {
+	if _, ok := shareInfoFields[level]; !ok || level == 501 && !all {
 		status = werrInvalidLevel
-	} else if (level == 2 || level == 502) && !p.cfg.Admin {
-		// MS-SRVS 3.1.4.8: levels 2 and 502 are for administrators.
+	} else if (level == 2 || level == 501 || level == 502) && !p.cfg.Admin {
+		// MS-SRVS 3.1.4.8: levels 2 and 502 are for administrators
+		// (and 501 too, as Windows answers anonymous callers).
 		status = werrAccessDenied
 	}
 	var list []Share
@@ -337,6 +342,28 @@ func netrShareGetInfo(p *Pipe, d *decoder, e *encoder) {
 		}
 	}
 	e.u32(status)
+}
+
+// netrShareCheck is NetrShareCheck (opnum 20, MS-SRVS 3.1.4.16): is a
+// local path (a device) shared, and as what type.
+//
+//	NET_API_STATUS NetrShareCheck([in,string,unique] SRVSVC_HANDLE ServerName,
+//	    [in,string] WCHAR* Device, [out] DWORD* Type);
+func netrShareCheck(p *Pipe, d *decoder, e *encoder) {
+	d.uniqueWstr()
+	dev := d.wstr()
+	if d.err != nil {
+		return
+	}
+	for _, s := range p.cfg.shares() {
+		if strings.EqualFold(s.Path, dev) {
+			e.u32(s.Type)
+			e.u32(werrOK)
+			return
+		}
+	}
+	e.u32(0)
+	e.u32(nerrDeviceNotShared)
 }
 
 // Server information (MS-SRVS 2.2.4.40 .. 2.2.4.42).
