@@ -6,7 +6,8 @@
 #   in a fresh directory), N stats (CREATE+QUERY_INFO+CLOSE compounds) and a listing of N
 #   entries (a directory of N files made directly on each tmpfs share), each with 1 and 4 channels;
 # plus raw loopback TCP in Go (the ceiling) and smbclient get/put against the same smbd (to show
-# that smb3bench is not the bottleneck). Every figure is the median of RUNS runs; the outside
+# that smb3bench is not the bottleneck: each smbclient put/get runs right after smb3bench doing
+# the same against the same smbd). Every figure is the median of RUNS runs; the outside
 # CPU load (busy CPU not used by the server or the client) is recorded with each run.
 #
 # Usage: test/bench/run.sh [-r RUNS] [-s SIZE_MIB] [-F FILES] [-C CREATES] [-d RANDSECS] [-c "1 4"]
@@ -75,7 +76,11 @@ PID[smb3d]=$("$ROOT/test/peers/smb3d.sh" --bin "$BIN" start "$OUT/smb3d" "${PORT
   echo "host: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "smbd: $(/usr/sbin/smbd -V) setting A (test/peers/smbd.sh, tmpfs)"
-  echo "smb3d: $BIN ($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$(cd "$ROOT" && git diff --quiet 2>/dev/null || echo '+dirty'))"
+  if [ "$BIN" = "$OUT/smb3d" ]; then
+    echo "smb3d: built from $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$(cd "$ROOT" && git diff --quiet -- cmd smb3 transport internal 2>/dev/null || echo '+uncommitted changes')"
+  else
+    echo "smb3d: $BIN (given with -b)"
+  fi
   echo "sizes: runs=$RUNS seq=${SIZE}MiB creates=$CREATES stat/list=$FILES randread=${RSECS}s channels='$CHANS' security='${SECFLAGS:-none}'"
 } | tee "$OUT/machine.txt" >&2
 
@@ -155,20 +160,27 @@ for r in $(seq 1 "$RUNS"); do
         print "tcp", r, "tcp-1M", $3, $4, $5, $11, $12, $13, $14, $10, $15, 0, sprintf("%.0f", o), $16 }' \
       | tee -a "$RUNSCSV" >&2
   done
-  # smbclient against the same smbd: get and put of the 1 MiB workload's file.
+  # smbclient against the same smbd, each right after smb3bench doing the same: put vs
+  # seqwrite-1M, get vs seqread-1M (one channel, the same file size).
   SRC=/dev/shm/smb3d-bench-src.$$
   [ -f "$SRC" ] || head -c $((SIZE << 20)) /dev/urandom > "$SRC"
+  PID[smb3bench]=${PID[smbd]} PORT[smb3bench]=${PORT[smbd]}
   for op in put get; do
-    if [ $op = put ]; then cmd="put $SRC smbclient.dat"; else cmd="get smbclient.dat /dev/shm/smb3d-bench-back.$$"; fi
+    if [ $op = put ]; then
+      wl=seqwrite-1M cmd="put $SRC smbclient.dat"
+      one smb3bench "$r" $wl 1 16 -op seqwrite -bs 1M -size "${SIZE}M" -file check.dat
+    else
+      wl=seqread-1M cmd="get smbclient.dat /dev/shm/smb3d-bench-back.$$"
+      one smb3bench "$r" $wl 1 16 -op seqread -bs 1M -size "${SIZE}M" -file check.dat
+    fi
     t0=$(ticks "${PID[smbd]}"); read -r b0 a0 < <(busy); s0=$(date +%s.%N)
     ct=$( { TIMEFORMAT='%U %S'; time smbclient -s "$OUT/smbd/client.conf" //127.0.0.1/share -p "${PORT[smbd]}" \
           -U "$USERN%$PASSW" -m SMB3 -c "$cmd" >/dev/null 2>>"$OUT/smbclient.err"; } 2>&1 )
     s1=$(date +%s.%N); sleep 0.2; t1=$(ticks "${PID[smbd]}"); read -r b1 a1 < <(busy)
-    awk -v r="$r" -v op="$op" -v s0="$s0" -v s1="$s1" -v sz="$SIZE" -v ct="$ct" -v t0="$t0" -v t1="$t1" \
+    awk -v r="$r" -v w="$wl" -v s0="$s0" -v s1="$s1" -v sz="$SIZE" -v ct="$ct" -v t0="$t0" -v t1="$t1" \
       -v tck="$TCK" -v b0="$b0" -v b1="$b1" -v a0="$a0" -v a1="$a1" -v n="$NCPU" 'BEGIN { OFS = ","
       secs = s1 - s0; split(ct, c, " "); cc = (c[1] + c[2]) / secs * 100; srv = (t1 - t0) / tck / secs * 100
       all = (b1 - b0) / (a1 - a0) * 100 * n; o = all - srv - cc; if (o < 0) o = 0
-      w = (op == "put") ? "seqwrite-1M" : "seqread-1M"
       print "smbclient", r, w, 1, 1, 0, sprintf("%.1f", sz * 1048576 / 1e6 / secs), 0, 0, 0, sprintf("%.3f", secs),
         sprintf("%.0f", cc), sprintf("%.0f", srv), sprintf("%.0f", o), 0 }' | tee -a "$RUNSCSV" >&2
   done

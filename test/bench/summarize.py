@@ -58,14 +58,17 @@ for (srv, wl, ch), rs in sorted(groups.items()):
     if srv == "tcp":
         print(f"  {ch} connection(s): {med(rs, 'MBps'):.0f} MB/s, outside cpu {med(rs, 'outside_cpu_pct'):.0f}%")
 
-print("\nclient check against the same smbd, 1 channel (medians): is smb3bench the bottleneck?")
+print("\nclient check against the same smbd, 1 channel, each smbclient run right after a smb3bench run "
+      "(medians): is smb3bench the bottleneck?")
 for wl, op in (("seqwrite-1M", "put"), ("seqread-1M", "get")):
-    c, s = groups.get(("smbclient", wl, 1), []), groups.get(("smbd", wl, 1), [])
+    c = groups.get(("smbclient", wl, 1), [])
+    s = groups.get(("smb3bench", wl, 1), []) or groups.get(("smbd", wl, 1), [])
     if c and s:
         mc, ms = med(c, "MBps"), med(s, "MBps")
-        print(f"  {wl}: smbclient {op} {mc:.0f} MB/s (client cpu {med(c, 'client_cpu_pct'):.0f}%, smbd "
-              f"{med(c, 'server_cpu_pct'):.0f}%)  smb3bench {ms:.0f} MB/s (client cpu "
-              f"{med(s, 'client_cpu_pct'):.0f}%, smbd {med(s, 'server_cpu_pct'):.0f}%)  ratio {ms / mc:.2f}")
+        cc, cs = med(c, "client_cpu_pct"), med(s, "client_cpu_pct")
+        print(f"  {wl}: smbclient {op} {mc:.0f} MB/s (client {cc:.0f}% cpu, {cc * 10 / mc:.2f} cpu-s/GB; smbd "
+              f"{med(c, 'server_cpu_pct'):.0f}%)  smb3bench {ms:.0f} MB/s (client {cs:.0f}% cpu, "
+              f"{cs * 10 / ms:.2f} cpu-s/GB; smbd {med(s, 'server_cpu_pct'):.0f}%)  ratio {ms / mc:.2f}")
 
 with open(f"{out}/summary.csv", "w", newline="") as f:
     cw = csv.DictWriter(f, fieldnames=hdr)
