@@ -14,12 +14,14 @@ import (
 	"smb3d/smb3/server"
 	"smb3d/smb3/wire"
 	"smb3d/transport/netif"
+	"smb3d/transport/tcp"
 )
 
 // Config is the parsed configuration file: an smb.conf-like INI format with a
 // [global] section and one section per share.
 type Config struct {
 	Listen          []string
+	TCPTransport    string // "tcp transport": "uring" (default; the netpoller when io_uring is unavailable) or "netpoll"
 	ServerName      string
 	Workgroup       string
 	UsersFile       string
@@ -270,6 +272,12 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 				cfg.MetricsListen = val
 			case "max connection memory":
 				cfg.MaxConnMemoryMB, err = intVal(1)
+			case "tcp transport":
+				if v := strings.ToLower(val); v == tcp.TransportURing || v == tcp.TransportNetpoll {
+					cfg.TCPTransport = v
+				} else {
+					return nil, errf("tcp transport: %q is not uring or netpoll", val)
+				}
 			case "log level":
 				if e := cfg.LogLevel.UnmarshalText([]byte(val)); e != nil {
 					return nil, errf("log level: %q is not debug, info, warn or error", val)

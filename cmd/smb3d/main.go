@@ -25,8 +25,10 @@ import (
 	"smb3d/smb3/auth"
 	"smb3d/smb3/fscc"
 	"smb3d/smb3/server"
+	"smb3d/transport"
 	"smb3d/transport/netif"
 	"smb3d/transport/tcp"
+	"smb3d/transport/tcp/uring"
 )
 
 func main() {
@@ -165,9 +167,18 @@ func run(cfg *Config, ready func(), confPath string) error {
 	if err != nil {
 		return err
 	}
-	var ls []*tcp.Listener
-	for _, a := range cfg.Listen {
-		l, err := tcp.Listen(a)
+	var ls []transport.Listener
+	for i, a := range cfg.Listen {
+		l, fallback, err := tcp.ListenTransport(a, cfg.TCPTransport, tcp.URingConfig{})
+		if i == 0 {
+			switch {
+			case fallback != nil:
+				log.Warn("io_uring unavailable: TCP over the netpoller", "reason", fallback)
+			case err == nil && cfg.TCPTransport != tcp.TransportNetpoll:
+				f, _ := uring.Probe()
+				log.Info("TCP over io_uring", "features", f.String())
+			}
+		}
 		if err != nil {
 			for _, x := range ls {
 				x.Close()
