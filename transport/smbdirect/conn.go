@@ -675,6 +675,7 @@ func (c *Conn) serverNegotiate() error {
 	grant := min(c.posted, c.peerTarget, 65535)
 	c.granted = grant
 	c.phase = phaseData
+	peerTarget := c.peerTarget
 	c.mu.Unlock()
 	resp := NegotiateResponseFields{
 		MinVersion: Version, MaxVersion: Version, NegotiatedVersion: Version,
@@ -688,7 +689,7 @@ func (c *Conn) serverNegotiate() error {
 	if err := c.sendRaw(resp.Append(nil)); err != nil {
 		return err
 	}
-	c.log("negotiated", "send_size", c.maxSend, "peer_fragmented", c.peerMaxFrag, "credits_granted", grant, "peer_credit_target", c.peerTarget)
+	c.log("negotiated", "send_size", c.maxSend, "peer_fragmented", c.peerMaxFrag, "credits_granted", grant, "peer_credit_target", peerTarget)
 	return nil
 }
 
@@ -843,17 +844,30 @@ func (c *Conn) rdma(descs []transport.BufferDescriptor, p []byte, write bool) er
 				firstErr = err
 				break
 			}
-			var chunk int
-			select {
-			case chunk = <-pool.free:
-			case <-c.dead:
+			// a buffer of the pool: finish our own oldest transfer rather
+			// than wait while holding buffers
+			chunk := -1
+			for chunk < 0 && firstErr == nil {
+				select {
+				case chunk = <-pool.free:
+					continue
+				default:
+				}
+				if len(inflight) > 0 {
+					finish()
+					continue
+				}
+				select {
+				case chunk = <-pool.free:
+				case <-c.dead:
+					firstErr = c.errOr(ErrClosed)
+				}
+			}
+			if firstErr != nil {
 				<-c.rdmaSem
 				if !write {
 					<-c.readSem
 				}
-				firstErr = c.errOr(ErrClosed)
-			}
-			if firstErr != nil {
 				break
 			}
 			op := rdma.OpRDMARead
