@@ -46,7 +46,7 @@ TMPFS_MB=$(( SIZE * 3 + 512 ))
 echo "run.sh: results in $OUT" >&2
 (cd "$ROOT" && go build -o "$OUT/smb3bench" ./cmd/smb3bench)
 if [ -z "$BIN" ]; then
-  BIN=$OUT/smb3d
+  mkdir -p "$OUT/bin"; BIN=$OUT/bin/smb3d
   (cd "$ROOT" && go build -o "$BIN" ./cmd/smb3d) || { echo "run.sh: go build ./cmd/smb3d failed" >&2; exit 1; }
 fi
 if ! command -v gnuplot >/dev/null; then
@@ -76,7 +76,7 @@ PID[smb3d]=$("$ROOT/test/peers/smb3d.sh" --bin "$BIN" start "$OUT/smb3d" "${PORT
   echo "host: $(nproc) cores, $(uname -r), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
   echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "smbd: $(/usr/sbin/smbd -V) setting A (test/peers/smbd.sh, tmpfs)"
-  if [ "$BIN" = "$OUT/smb3d" ]; then
+  if [ "$BIN" = "$OUT/bin/smb3d" ]; then
     echo "smb3d: built from $(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null)$(cd "$ROOT" && git diff --quiet -- cmd smb3 transport internal 2>/dev/null || echo '+uncommitted changes')"
   else
     echo "smb3d: $BIN (given with -b)"
