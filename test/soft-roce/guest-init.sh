@@ -7,6 +7,7 @@ export PATH=/softroce/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb
 mount -t proc proc /proc; mount -t sysfs sysfs /sys; mount -t devtmpfs devtmpfs /dev 2>/dev/null
 mkdir -p /dev/pts /dev/shm; mount -t devpts devpts /dev/pts; mount -t tmpfs tmpfs /dev/shm
 mount -t tmpfs tmpfs /tmp; mount -t tmpfs tmpfs /run
+# 9p and the RDMA stack, decompressed into the initramfs by prepare.sh
 for m in $(cat /etc/bootmods); do insmod /lib/bootmods/$m.ko || echo "insmod $m failed"; done
 O=trans=virtio,version=9p2000.L
 mount -t 9p -o $O,msize=262144 ctl /ctl || { echo "cannot mount ctl"; poweroff -f; }
@@ -15,7 +16,7 @@ mount -t 9p -o $O,ro modules /lib/modules || echo "cannot mount the module tree"
 mkdir -p "$HOSTDIR"
 mount -t 9p -o $O,msize=524288 host "$HOSTDIR" || echo "cannot mount $HOSTDIR"
 mount -t 9p -o $O,msize=524288,ro bin /softroce/bin || echo "cannot mount /softroce/bin"
-modprobe -a rdma_rxe ib_uverbs rdma_ucm dummy || echo "modprobe failed"
+[ -d /sys/module/rdma_ucm ] && [ -d /sys/module/rdma_rxe ] || modprobe -a rdma_rxe ib_uverbs rdma_ucm dummy || echo "modprobe failed"
 ip link set lo up
 ip link show dummy0 >/dev/null 2>&1 || ip link add dummy0 type dummy   # dummy.ko creates dummy0 itself
 ip link set dummy0 mtu "${RXE_MTU:-1500}" up

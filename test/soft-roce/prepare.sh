@@ -147,6 +147,7 @@ GUEST_BINS="/usr/bin/busybox /usr/bin/dash /usr/bin/bash /usr/bin/kmod /usr/bin/
  /usr/bin/ibv_devices /usr/bin/ibv_devinfo /usr/bin/ibv_rc_pingpong /usr/bin/rping /usr/bin/ucmatose \
  /usr/bin/ib_send_bw /usr/bin/ib_write_bw /usr/bin/ib_read_bw /usr/bin/ib_write_lat \
  /usr/sbin/mount.cifs /usr/bin/timeout"
+BOOT_MODULES="9pnet_virtio 9p dummy rdma_rxe ib_uverbs rdma_ucm"
 GUEST_LIBS="/usr/lib/x86_64-linux-gnu/libibverbs.so.1 /usr/lib/x86_64-linux-gnu/librdmacm.so.1 \
  /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libnl-route-3.so.200"
 copy_with_libs() {   # copy_with_libs <root> <file>...
@@ -193,10 +194,11 @@ step_initramfs() {
   done
   printf '/usr/lib/x86_64-linux-gnu\n/lib/x86_64-linux-gnu\n' > "$R/etc/ld.so.conf"
   ldconfig -r "$R"
-  # modules needed before the module tree is mounted over 9p
+  # modules loaded at boot, decompressed here: 9p (to mount the module tree)
+  # and the RDMA stack (xz under TCG and module lookups over 9p cost seconds)
   : > "$R/etc/bootmods"
   local m n
-  for m in $(modprobe -d "$KC/mods" -S "$KV" --show-depends -a 9pnet_virtio 9p | awk '$1=="insmod"{print $2}' | awk '!s[$0]++'); do
+  for m in $(modprobe -d "$KC/mods" -S "$KV" --show-depends -a $BOOT_MODULES | awk '$1=="insmod"{print $2}' | awk '!s[$0]++'); do
     n=$(basename "$m"); n=${n%.xz}; n=${n%.ko}
     case "$m" in *.xz) xz -dc "$m" > "$R/lib/bootmods/$n.ko";; *) cp "$m" "$R/lib/bootmods/$n.ko";; esac
     echo "$n" >> "$R/etc/bootmods"

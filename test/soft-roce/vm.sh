@@ -50,7 +50,7 @@ QEMU=(qemu-system-x86_64 -accel tcg,thread=multi,tb-size=512 -cpu max
   -m "${VM_MEM:-2048}" -smp "${VM_SMP:-2}"
   -display none -monitor none -serial stdio -no-reboot -nic none
   -kernel "$KC/vmlinuz" -initrd "$INITRD"
-  -append "console=ttyS0 quiet loglevel=1 panic=-1 oops=panic ${VM_CMDLINE_EXTRA:-}"
+  -append "console=ttyS0 quiet loglevel=1 panic=-1 oops=panic cryptomgr.notests ${VM_CMDLINE_EXTRA:-}"
   -virtfs "local,path=$KC/mods/lib/modules,mount_tag=modules,security_model=none,readonly=on,id=fsmod"
   -virtfs "local,path=$CTL,mount_tag=ctl,security_model=none,id=fsctl"
   -virtfs "local,path=$HOSTDIR,mount_tag=host,security_model=none,id=fshost"
