@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"smb3d/numa"
 	"strconv"
 	"strings"
 )
@@ -102,27 +103,10 @@ func rxQueues(sys, name string) int {
 	return len(m)
 }
 
-// NUMANode returns the NUMA node of a netdev from sysfs, walking up from its
-// device to the first ancestor that has numa_node (virtio devices sit under
-// a PCI device that has it); -1 when unknown.
+// NUMANode returns the NUMA node of a netdev from sysfs (numa.InterfaceNode:
+// the first numa_node on the way up from its device); -1 when unknown.
 func NUMANode(sys, name string) int {
-	dev, err := filepath.EvalSymlinks(filepath.Join(sys, "class/net", name, "device"))
-	if err != nil {
-		return -1
-	}
-	root := filepath.Clean(sys)
-	for d := dev; strings.HasPrefix(d, root) && d != root; d = filepath.Dir(d) {
-		b, err := os.ReadFile(filepath.Join(d, "numa_node"))
-		if err != nil {
-			continue
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	return -1
+	return numa.InterfaceNode(sys, name)
 }
 
 // sysSpeed reads /sys/class/net/IF/speed (Mb/s), the ethtool fallback.
