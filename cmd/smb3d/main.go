@@ -27,6 +27,7 @@ import (
 	"smb3d/smb3/server"
 	"smb3d/transport"
 	"smb3d/transport/netif"
+	"smb3d/transport/smbdirect"
 	"smb3d/transport/tcp"
 	"smb3d/transport/tcp/uring"
 )
@@ -187,6 +188,24 @@ func run(cfg *Config, ready func(), confPath string) error {
 			return fmt.Errorf("listen %s: %w", a, err)
 		}
 		ls = append(ls, l)
+	}
+	for _, a := range cfg.RDMAListen {
+		l, err := smbdirect.Listen(a, smbdirect.Options{Logger: log})
+		if err != nil {
+			for _, x := range ls {
+				x.Close()
+			}
+			srv.Close()
+			return fmt.Errorf("rdma listen %s: %w", a, err)
+		}
+		ls = append(ls, l)
+	}
+	if len(cfg.RDMAListen) > 0 {
+		defer func() {
+			st, sd := srv.Status(), smbdirect.Counters()
+			log.Info("smb-direct totals", "rdma_read_bytes", st.RDMAIn, "rdma_write_bytes", st.RDMAOut,
+				"conns", sd.Conns, "refused", sd.Rejected, "messages_in", sd.MessagesReceived, "messages_out", sd.MessagesSent)
+		}()
 	}
 	errc := make(chan error, len(ls))
 	var wg sync.WaitGroup
