@@ -43,6 +43,9 @@ func newPollFD(fd int, name string) (*pollFD, error) {
 // netpoller while try reports that nothing is ready (EAGAIN). It returns
 // ctx.Err() if ctx ends first, and os.ErrClosed after close.
 func (p *pollFD) wait(ctx context.Context, try func() bool) error {
+	if ctx.Done() == nil { // never cancelled: no deadline to arrange
+		return p.rc.Read(func(uintptr) bool { return try() })
+	}
 	for {
 		stop := context.AfterFunc(ctx, func() { p.f.SetReadDeadline(time.Unix(1, 0)) })
 		err := p.rc.Read(func(uintptr) bool { return try() })
