@@ -40,7 +40,7 @@ t1=$(now)
 if [ -n "${SOFTROCE_PKGS:-}" ]; then
   pkgs=$SOFTROCE_PKGS
 else   # every package with a test file whose constraint starts with "rdma"
-  pkgs=$(grep -rlE --include='*_test.go' '^//go:build rdma( |$)' . 2>/dev/null |
+  pkgs=$(grep -rlE --include='*_test.go' --exclude-dir=.cache --exclude-dir=.git '^//go:build rdma( |$)' . 2>/dev/null |
          grep -v '^\./\.cache/' | xargs -r -n1 dirname | sort -u | tr '\n' ' ')
 fi
 [ -n "$pkgs" ] || { log "no rdma-tagged tests found"; exit 1; }
