@@ -18,6 +18,7 @@
 # cached kernel), SOFTROCE_KERNEL=<kv> (pin e.g. 6.12.117+deb12-amd64).
 set -euo pipefail
 
+export PATH=$PATH:/usr/sbin:/sbin   # depmod, ldconfig, modprobe for non-root users
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 REPO=$(cd "$HERE/../.." && pwd -P)
 CACHE=${SOFTROCE_CACHE:-$REPO/.cache/soft-roce}

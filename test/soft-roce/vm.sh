@@ -17,6 +17,7 @@
 #   VM_QEMU_EXTRA="..." (more qemu arguments, split on spaces),
 #   VM_CMDLINE_EXTRA="..." (more kernel command line).
 set -euo pipefail
+export PATH=$PATH:/usr/sbin:/sbin   # depmod, ldconfig, modprobe for non-root users
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
 log() { echo "[soft-roce] $*" >&2; }
 die() { echo "[soft-roce] ERROR: $*" >&2; exit 126; }
