@@ -368,8 +368,7 @@ func TestConnectNoListener(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	ep := must[*Endpoint](t)(Resolve(ctx, netip.AddrPortFrom(addr, 47999), nil))
-	s := setup(t, ep, &pairConfig{bufSize: 4096, cqSize: 16})
-	_ = s
+	setup(t, ep, &pairConfig{bufSize: 4096, cqSize: 16})
 	err := ep.Connect(ctx, ConnParam{RetryCount: 7})
 	t.Logf("connect to a port without listener: %v", err)
 	if err == nil {
