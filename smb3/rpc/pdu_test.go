@@ -214,7 +214,7 @@ func TestFaults(t *testing.T) {
 	}
 	one := pfcFirstFrag | pfcLastFrag
 	check("opnum out of range", FaultOpRngError, AppendRequest(nil, one, 2, 0, 0, 200, nil))
-	check("opnum not served", FaultOpRngError, AppendRequest(nil, one, 3, 0, 0, 0, nil))
+	check("opnum not served", FaultOpRngError, AppendRequest(nil, one, 3, 0, 0, 1, nil))
 	check("unknown context", FaultUnkIf, AppendRequest(nil, one, 4, 0, 9, 15, nil))
 	check("bad stub", FaultNDR, AppendRequest(nil, one, 5, 0, 0, 15, []byte{1, 0, 0, 0}))
 	check("middle fragment first", FaultProtoError, AppendRequest(nil, pfcLastFrag, 6, 0, 0, 15, nil))

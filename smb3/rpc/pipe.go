@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"sync/atomic"
+	"time"
 )
 
 // Config is what the RPC services know about the server and the caller.
@@ -16,6 +17,15 @@ type Config struct {
 	// Admin is true for callers that may see administrator levels
 	// (share paths at levels 2 and 502); false for guests and anonymous.
 	Admin bool
+	// Now is the clock NetrRemoteTOD reads; nil: time.Now.
+	Now func() time.Time
+}
+
+func (c *Config) now() time.Time {
+	if c.Now == nil {
+		return time.Now()
+	}
+	return c.Now()
 }
 
 func (c *Config) shares() []Share {
