@@ -68,21 +68,36 @@ func TestSMBClientOverTransports(t *testing.T) {
 	}
 }
 
+type smbVariant struct {
+	name string
+	cfg  *tcp.URingConfig
+}
+
 // BenchmarkSMBClientRead: smbclient get of a 1 GiB page-cached file from the
 // real server, over the netpoller, io_uring with copies, and io_uring with
 // splice, back to back in each iteration (use -benchtime=5x or more). It
 // reports medians and ratios to the netpoller; server CPU is getrusage of
 // this process (smbclient is another one).
 func BenchmarkSMBClientRead(b *testing.B) {
-	const size = 1 << 30
-	variants := []struct {
-		name string
-		cfg  *tcp.URingConfig
-	}{
+	benchSMBClient(b, 1<<30, 1, []smbVariant{
 		{"netpoll", nil},
 		{"uring", &tcp.URingConfig{NoSplice: true}},
 		{"uring-splice", &tcp.URingConfig{}},
-	}
+	})
+}
+
+// BenchmarkSMBClientReadParallel: 4 smbclients at once get a 512 MiB file,
+// over the netpoller, io_uring with a ring per connection, and io_uring with
+// the connections on one shared ring (splice on both).
+func BenchmarkSMBClientReadParallel(b *testing.B) {
+	benchSMBClient(b, 512<<20, 4, []smbVariant{
+		{"netpoll", nil},
+		{"uring-ring-per-conn", &tcp.URingConfig{}},
+		{"uring-shared-ring", &tcp.URingConfig{Rings: 1}},
+	})
+}
+
+func benchSMBClient(b *testing.B, size, clients int, variants []smbVariant) {
 	addrs := make([]string, len(variants))
 	var root0 string
 	for i, v := range variants {
@@ -110,11 +125,23 @@ func BenchmarkSMBClientRead(b *testing.B) {
 	for b.Loop() {
 		for i := range variants {
 			c0, t0 := processCPU(), time.Now()
-			if out, err := smbclient(b, addrs[i], "get big.bin /dev/null"); err != nil {
-				b.Fatalf("%s: %v\n%s", variants[i].name, err, out)
+			errs := make(chan error, clients)
+			for range clients {
+				go func() {
+					out, err := smbclient(b, addrs[i], "get big.bin /dev/null")
+					if err != nil {
+						err = fmt.Errorf("%s: %v\n%s", variants[i].name, err, out)
+					}
+					errs <- err
+				}()
+			}
+			for range clients {
+				if err := <-errs; err != nil {
+					b.Fatal(err)
+				}
 			}
 			wall, cpu := time.Since(t0), processCPU()-c0
-			gb := float64(size) / 1e9
+			gb := float64(size*clients) / 1e9
 			mbs[i] = append(mbs[i], gb*1e3/wall.Seconds())
 			cpus[i] = append(cpus[i], cpu.Seconds()/gb)
 		}
@@ -128,7 +155,7 @@ func BenchmarkSMBClientRead(b *testing.B) {
 			b.ReportMetric(m/base, v.name+"/netpoll-MB/s")
 			b.ReportMetric(c/baseCPU, v.name+"/netpoll-cpu")
 		}
-		b.Logf("%-13s MB/s %.0f  cpu-s/GB %.2f", v.name, mbs[i], cpus[i])
+		b.Logf("%-19s MB/s %.0f  cpu-s/GB %.2f", v.name, mbs[i], cpus[i])
 	}
 }
 
