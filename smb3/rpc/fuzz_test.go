@@ -71,6 +71,9 @@ func FuzzNDR(f *testing.F) {
 	f.Add(uint16(opNetrShareGetInfo), getInfoRequest("IPC$", 1005))
 	f.Add(uint16(opNetrShareCheck), getInfoRequest("C:\\", 0))
 	f.Add(uint16(opNetrServerGetInfo), getInfoRequest("x", 102)[4:])
+	f.Add(uint16(opNetrSessionEnum), emptyEnumRequest(3, 502, true))
+	f.Add(uint16(opNetrServerDiskEnum), emptyEnumRequest(1, 0, false)[4:])
+	f.Add(uint16(opNetrRemoteTOD), []byte{0, 0, 0, 0})
 	// An input container with a level 502 array (reserved bytes included).
 	e := &encoder{}
 	e.ptr(false)
