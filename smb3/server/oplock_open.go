@@ -209,6 +209,7 @@ func (r *request) breakForRename(o *open, target string) wire.Status {
 			break
 		}
 		release()
+		r.renameGoAsync()
 		ctx := r.context()
 		for _, b := range brks {
 			select {
@@ -276,6 +277,19 @@ func (r *request) waitRenameBreaks() {
 		}
 		time.Sleep(250 * time.Microsecond)
 	}
+}
+
+// renameGoAsync turns a waiting rename into an async SET_INFO (MS-SMB2
+// 3.3.4.2), so that the connection reads on while the rename waits for the
+// acknowledgments. The handler's response buffer stays valid only for a
+// lone, unencrypted request, whose response starts the chain buffer;
+// otherwise the rename waits in place, until the breaks end or time out.
+func (r *request) renameGoAsync() {
+	run := r.chain
+	if r.asyncID != 0 || run == nil || run.last != r || len(run.starts) != 1 || run.starts[0] != 0 || run.encSess != nil {
+		return
+	}
+	run.out = r.goAsync(run.out)
 }
 
 // renamesWoken counts renames whose breaks ended but which have not yet
