@@ -9,9 +9,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
-	"smb3d/numa"
 	"strconv"
 	"strings"
+
+	"smb3d/numa"
 )
 
 // Interface is one network interface and what the server says of it.
