@@ -112,13 +112,18 @@ func PageNodes(b []byte) ([]int, error) {
 	if len(b) == 0 {
 		return nil, nil
 	}
-	page := os.Getpagesize()
-	start := uintptr(unsafe.Pointer(&b[0])) &^ uintptr(page-1)
-	end := uintptr(unsafe.Pointer(&b[0])) + uintptr(len(b))
-	count := int((end - start + uintptr(page) - 1) / uintptr(page))
+	return pageNodes(uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+}
+
+// pageNodes is PageNodes over [addr, addr+n) of this process, mapped or not
+// by Go (the kernel looks the addresses up; nothing is dereferenced here).
+func pageNodes(addr, n uintptr) ([]int, error) {
+	page := uintptr(os.Getpagesize())
+	start := addr &^ (page - 1)
+	count := int((addr + n - start + page - 1) / page)
 	pages := make([]uintptr, count)
 	for i := range pages {
-		pages[i] = start + uintptr(i*page)
+		pages[i] = start + uintptr(i)*page
 	}
 	status := make([]int32, count)
 	_, _, e := unix.Syscall6(unix.SYS_MOVE_PAGES, 0, uintptr(count), uintptr(unsafe.Pointer(&pages[0])),

@@ -96,6 +96,18 @@ func TestPinThreadLive(t *testing.T) {
 	}
 }
 
+func TestCPUSet(t *testing.T) {
+	topo := &Topology{Nodes: []Node{{ID: 0, CPUs: []int{0, 1}}, {ID: 1, CPUs: []int{2, 3}}, {ID: 2}}}
+	if set, ok := topo.CPUSet(1); !ok || set.Count() != 2 || !set.IsSet(2) || !set.IsSet(3) {
+		t.Errorf("CPUSet(1) = %v, %v", set, ok)
+	}
+	for _, n := range []int{Unknown, 2, 5} {
+		if _, ok := topo.CPUSet(n); ok {
+			t.Errorf("CPUSet(%d) ok", n)
+		}
+	}
+}
+
 // TestAllocLive allocates on each node and checks get_mempolicy,
 // move_pages and numa_maps.
 func TestAllocLive(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build amd64 || arm64 || riscv64 || loong64 || ppc64le
+
 package numa
 
 import (
@@ -128,6 +130,7 @@ type channelReport struct {
 	polNodes []int
 	pages    []int
 	maps     NumaMapsEntry
+	ring     ringReport
 	err      error
 }
 
@@ -181,6 +184,10 @@ func serveOne(ln net.Listener, pl *Placement, size int) channelReport {
 		}
 		if r.err == nil {
 			r.maps, r.err = NumaMaps(Addr(buf))
+		}
+		if r.err == nil && r.node != Unknown {
+			// the channel's ring, created on its thread
+			r.ring, r.err = ringOnNode(pl.Topology(), r.node, false)
 		}
 		res <- r
 	}()
@@ -262,6 +269,9 @@ func TestVMChannels(t *testing.T) {
 					}
 					if r.maps.Pages[want] != size/page || len(r.maps.Pages) != 1 {
 						t.Errorf("numa_maps pages %v, want %d on N%d only", r.maps.Pages, size/page, want)
+					}
+					if r.ring.skipped == "" {
+						checkRing(t, topo, want, r.ring)
 					}
 				}
 				t.Logf("%s node %d: thread %d Cpus_allowed_list %v on CPU %d; buffer %d pages, get_mempolicy %s %v, move_pages nodes %v; numa_maps %q",
