@@ -189,6 +189,6 @@ echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/machine.txt"
 
 python3 "$HERE/summarize.py" "$OUT" | tee "$OUT/summary.txt"
 if command -v gnuplot >/dev/null && [ -s "$OUT/ratios.dat" ]; then
-  gnuplot -e "out='$OUT/bench.png'; dat='$OUT/ratios.dat'; ncol=$(head -1 "$OUT/ratios.dat" | wc -w); ttl='$(head -2 "$OUT/machine.txt" | tail -1 | cut -c1-90)'" \
+  gnuplot -e "out='$OUT/bench.png'; dat='$OUT/ratios.dat'; ncol=$(head -1 "$OUT/ratios.dat" | wc -w); ttl='$(sed -n 2p "$OUT/machine.txt" | cut -c7-80), $(grep '^load at start' "$OUT/machine.txt")'" \
     "$HERE/plot.gp" && echo "plot: $OUT/bench.png"
 fi

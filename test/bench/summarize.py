@@ -83,6 +83,6 @@ for s in summary:
         names.append(s["workload"])
     by[s["workload"]][int(s["ch"])] = s["ratio"]
 with open(f"{out}/ratios.dat", "w") as f:
-    f.write("workload " + " ".join(f"ch{c}" for c in chans) + "\n")
+    f.write("workload " + " ".join(f"{c}_channel{'s' if c > 1 else ''}" for c in chans) + "\n")
     for n in names:
         f.write(n + " " + " ".join(by[n].get(c, "NaN") for c in chans) + "\n")
