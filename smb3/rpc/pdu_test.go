@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"bytes"
 	"errors"
 	"testing"
 )
@@ -260,5 +261,24 @@ func TestPartialWrites(t *testing.T) {
 	}
 	if b, more := p.Read(10); b != nil || more {
 		t.Fatal("read from an empty pipe")
+	}
+}
+
+func TestOutputBound(t *testing.T) {
+	// A client that writes calls and never reads is stopped.
+	c := newTestClient(t, "srvsvc", testConfig(true), SyntaxSrvsvc, 4280)
+	req := AppendRequest(nil, pfcFirstFrag|pfcLastFrag, 2, 0, 0, opNetrShareEnum, enumRequest(1, 0xFFFFFFFF, nil))
+	batch := bytes.Repeat(req, 100)
+	for i := 0; ; i++ {
+		err := c.p.Write(batch)
+		if errors.Is(err, ErrOutputFull) {
+			break
+		}
+		if err != nil || i > 1000 {
+			t.Fatalf("after %d writes: %v", i, err)
+		}
+	}
+	if c.p.Available() > maxOutput+maxFragSize {
+		t.Fatalf("%d bytes queued", c.p.Available())
 	}
 }

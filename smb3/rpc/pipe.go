@@ -63,7 +63,8 @@ func PipeName(name string) (string, bool) {
 
 // Limits.
 const (
-	maxOutput = 8 << 20 // bytes queued for the client to read
+	maxOutput   = 1 << 20  // bytes queued for the client to read
+	maxPrealloc = 64 << 10 // what a request's alloc_hint may reserve up front
 )
 
 // Errors from Write.
@@ -158,6 +159,11 @@ func (p *Pipe) Write(b []byte) error {
 		b = p.in
 	}
 	for len(b) >= headerSize {
+		if p.outLen > maxOutput {
+			// The rest of the write is dropped with the error.
+			p.in = p.in[:0]
+			return ErrOutputFull
+		}
 		h := Header(b)
 		if err := h.Validate(); err != nil {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -323,7 +329,7 @@ func (p *Pipe) request(r Request) {
 			return
 		}
 		p.call = &callState{callID: h.CallID(), ctxID: r.ContextID(), opnum: r.Opnum(),
-			stub: make([]byte, 0, max(r.AllocHint(), uint32(len(r.Stub()))))}
+			stub: make([]byte, 0, min(max(int(r.AllocHint()), len(r.Stub())), maxPrealloc))}
 	} else if p.call == nil || p.call.callID != h.CallID() {
 		p.call = nil
 		p.fault(h.CallID(), r.ContextID(), FaultProtoError, true)
