@@ -32,9 +32,27 @@ const pipeAllocationSize = 4096
 // pipeState is the pipe side of an open on IPC$; mu orders the requests of
 // all channels that use the open.
 type pipeState struct {
-	mu       sync.Mutex
-	p        *rpc.Pipe
-	readMode uint32 // FilePipeInformation ReadMode as set by the client
+	mu             sync.Mutex
+	p              *rpc.Pipe     // nil once closed
+	readMode       uint32        // FilePipeInformation ReadMode as set by the client
+	completionMode uint32        // FilePipeQueueOperation (blocking) or FilePipeCompleteOperation
+	wake           chan struct{} // closed when output arrives or the pipe closes
+}
+
+// waitChan returns a channel closed by the next signal; ps.mu held.
+func (ps *pipeState) waitChan() <-chan struct{} {
+	if ps.wake == nil {
+		ps.wake = make(chan struct{})
+	}
+	return ps.wake
+}
+
+// signal wakes the READs waiting for output; ps.mu held.
+func (ps *pipeState) signal() {
+	if ps.wake != nil {
+		close(ps.wake)
+		ps.wake = nil
+	}
 }
 
 // pipeFile stands in for the file of a pipe open so that a handler that
@@ -162,26 +180,34 @@ func (s *Server) closePipe(o *open) (vfs.Info, bool) {
 	}
 	o.mu.Unlock()
 	s.opens.remove(o)
+	s.locks.releaseOpen(o)
 	o.sess.mu.Lock()
 	o.sess.nopens--
 	o.sess.mu.Unlock()
 	o.pipe.mu.Lock()
 	o.pipe.p = nil
+	o.pipe.signal()
 	o.pipe.mu.Unlock()
 	return vfs.Info{}, false
 }
 
-// pipeWrite hands data to the pipe: STATUS_PIPE_DISCONNECTED once the RPC
-// layer has given up on the byte stream, as Windows answers after the
-// server end closed.
-func (ps *pipeState) write(data []byte) wire.Status {
+// write hands data to the pipe and wakes waiting READs:
+// STATUS_PIPE_DISCONNECTED once the RPC layer has given up on the byte
+// stream, as Windows answers after the server end closed; ps.mu held.
+func (ps *pipeState) write(srv *Server, data []byte) wire.Status {
 	if ps.p == nil {
 		return wire.StatusFileClosed
 	}
-	if err := ps.p.Write(data); err != nil {
+	err := ps.p.Write(data)
+	if ps.p.Available() > 0 {
+		ps.signal()
+	}
+	if err != nil {
 		if errors.Is(err, rpc.ErrOutputFull) {
+			srv.reject("pipe-output-full", "pipe", ps.p.Name())
 			return wire.StatusInsufficientResources
 		}
+		srv.reject("pipe-not-rpc", "pipe", ps.p.Name())
 		return statusPipeDisconnected
 	}
 	return 0
@@ -189,8 +215,7 @@ func (ps *pipeState) write(data []byte) wire.Status {
 
 // read takes up to n bytes of the next message: STATUS_BUFFER_OVERFLOW
 // when the message is longer (the rest stays readable), STATUS_PIPE_EMPTY
-// when nothing is pending (a non-blocking read, the answer Windows gives
-// when no call is outstanding).
+// when nothing is pending; ps.mu held.
 func (ps *pipeState) read(n int) ([]byte, wire.Status) {
 	if ps.p == nil {
 		return nil, wire.StatusFileClosed
@@ -206,6 +231,11 @@ func (ps *pipeState) read(n int) ([]byte, wire.Status) {
 }
 
 // readPipe is READ on a pipe open (MS-SMB2 3.3.5.12): the offset is ignored.
+// With nothing to read, a pipe in blocking mode (FILE_PIPE_QUEUE_OPERATION,
+// the default) waits as NPFS does: the READ goes async until a WRITE on the
+// open produces output, a CANCEL (STATUS_CANCELLED) or the CLOSE
+// (STATUS_PIPE_BROKEN); in non-blocking mode it fails with
+// STATUS_PIPE_EMPTY.
 func (r *request) readPipe(o *open, req wire.ReadRequest, out []byte) ([]byte, wire.Status) {
 	if o.access&fileReadData == 0 {
 		return out, wire.StatusAccessDenied
@@ -217,9 +247,34 @@ func (r *request) readPipe(o *open, req wire.ReadRequest, out []byte) ([]byte, w
 	if req.Channel() != wire.ChannelNone {
 		return out, wire.StatusInvalidParameter
 	}
-	o.pipe.mu.Lock()
-	data, status := o.pipe.read(int(length))
-	o.pipe.mu.Unlock()
+	ps := o.pipe
+	var data []byte
+	var status wire.Status
+	for waited := false; ; waited = true {
+		ps.mu.Lock()
+		if ps.p == nil && waited {
+			ps.mu.Unlock()
+			return out, wire.StatusPipeBroken
+		}
+		var wait <-chan struct{}
+		data, status = ps.read(int(length))
+		if status == statusPipeEmpty && ps.completionMode == fscc.FilePipeQueueOperation {
+			wait = ps.waitChan()
+		}
+		ps.mu.Unlock()
+		if wait == nil {
+			break
+		}
+		if !r.canGoAsync() {
+			return out, statusPipeEmpty
+		}
+		out = r.goAsync(out)
+		select {
+		case <-r.context().Done():
+			return out, wire.StatusCancelled
+		case <-wait:
+		}
+	}
 	if status.IsError() {
 		return out, status
 	}
@@ -244,7 +299,7 @@ func (r *request) writePipe(o *open, req wire.WriteRequest, out []byte) ([]byte,
 		return out, wire.StatusInvalidParameter
 	}
 	o.pipe.mu.Lock()
-	status := o.pipe.write(data)
+	status := o.pipe.write(r.c.srv, data)
 	o.pipe.mu.Unlock()
 	if status != 0 {
 		return out, status
@@ -276,7 +331,7 @@ func (r *request) pipeTransceive(st *chainState, req wire.IoctlRequest, out []by
 	if ps.p.Available() > 0 {
 		return out, wire.StatusPipeBusy
 	}
-	if status := ps.write(req.Input()); status != 0 {
+	if status := ps.write(r.c.srv, req.Input()); status != 0 {
 		return out, status
 	}
 	data, status := ps.read(int(req.MaxOutputResponse()))
@@ -297,7 +352,7 @@ func (r *request) queryPipeInfo(o *open, req wire.QueryInfoRequest, out []byte) 
 	if o.pipe.p != nil {
 		avail = o.pipe.p.Available()
 	}
-	readMode := o.pipe.readMode
+	readMode, completionMode := o.pipe.readMode, o.pipe.completionMode
 	o.pipe.mu.Unlock()
 	var data []byte
 	switch req.InfoClass() {
@@ -307,7 +362,7 @@ func (r *request) queryPipeInfo(o *open, req wire.QueryInfoRequest, out []byte) 
 		fi := fscc.FileInfo{AllocationSize: pipeAllocationSize, EndOfFile: int64(avail), Nlink: 1, DeletePending: true}
 		data = fscc.AppendStandardInformation(nil, &fi)
 	case fscc.FilePipeInformation:
-		pi := fscc.PipeInformation{ReadMode: readMode, CompletionMode: fscc.FilePipeQueueOperation}
+		pi := fscc.PipeInformation{ReadMode: readMode, CompletionMode: completionMode}
 		data = pi.Append(nil)
 	case fscc.FilePipeLocalInformation:
 		pl := fscc.PipeLocalInformation{
@@ -346,7 +401,8 @@ func (r *request) setPipeInfo(o *open, req wire.SetInfoRequest, out []byte) ([]b
 		return out, wire.StatusInvalidParameter
 	}
 	o.pipe.mu.Lock()
-	o.pipe.readMode = pi.ReadMode
+	o.pipe.readMode, o.pipe.completionMode = pi.ReadMode, pi.CompletionMode
+	o.pipe.signal() // waiting READs see the new mode
 	o.pipe.mu.Unlock()
 	return wire.AppendSetInfoResponse(out), wire.StatusSuccess
 }

@@ -124,17 +124,44 @@ func TestPipeSrvsvc(t *testing.T) {
 		t.Fatalf("open srvsvc: %v", s)
 	}
 
-	// Nothing written yet: a read finds the pipe empty.
+	// Nothing written yet: a blocking READ goes async; FLUSH does not wait
+	// for it, and CANCEL ends it.
+	id := c.pending(c.readRequest(f, 0, 1024))
+	flush := c.header(wire.CmdFlush, 1)
+	flush = le.AppendUint16(flush, 24)
+	flush = append(flush, 0, 0, 0, 0, 0, 0)
+	if s, _ := c.call(appendFID(flush, f)); s != wire.StatusSuccess {
+		t.Fatalf("FLUSH with a READ waiting: %v", s)
+	}
+	c.send(c.cancelRequest(id))
+	if h := c.recv(); h.Command() != wire.CmdRead || wire.Status(h.Status()) != wire.StatusCancelled || h.AsyncID() != id {
+		t.Fatalf("cancelled READ: %v %v", h.Command(), wire.Status(h.Status()))
+	}
+	// In non-blocking mode the READ fails at once with STATUS_PIPE_EMPTY.
+	if s := c.setInfo(f, wire.InfoFile, fscc.FilePipeInformation, 0, []byte{1, 0, 0, 0, 1, 0, 0, 0}); s != wire.StatusSuccess {
+		t.Fatalf("set FilePipeInformation: %v", s)
+	}
 	if s, _ := c.readPipe(f, 1024); s != statusPipeEmpty {
-		t.Fatalf("read of an empty pipe: %v", s)
+		t.Fatalf("non-blocking read of an empty pipe: %v", s)
 	}
-	// WRITE a bind, READ the bind_ack.
-	if s := c.write(f, 0, srvsvcBind); s != wire.StatusSuccess {
-		t.Fatalf("write bind: %v", s)
+	if s := c.setInfo(f, wire.InfoFile, fscc.FilePipeInformation, 0, []byte{1, 0, 0, 0, 0, 0, 0, 0}); s != wire.StatusSuccess {
+		t.Fatalf("set FilePipeInformation: %v", s)
 	}
-	s, ack := c.readPipe(f, 4280)
-	if s != wire.StatusSuccess {
-		t.Fatalf("read bind_ack: %v", s)
+	// A blocking READ waits for the WRITE of a bind and returns the bind_ack.
+	id = c.pending(c.readRequest(f, 0, 4280))
+	c.send(c.writeRequest(f, 0, srvsvcBind))
+	var ack []byte
+	for range 2 {
+		h := c.recv()
+		switch {
+		case h.Command() == wire.CmdWrite && wire.Status(h.Status()) == wire.StatusSuccess:
+		case h.Command() == wire.CmdRead && h.AsyncID() == id && wire.Status(h.Status()) == wire.StatusSuccess:
+			body := h[wire.HeaderSize:]
+			off, n := int(body[2])-wire.HeaderSize, int(le.Uint32(body[4:]))
+			ack = body[off : off+n]
+		default:
+			t.Fatalf("%v %v", h.Command(), wire.Status(h.Status()))
+		}
 	}
 	a, err := rpc.DecodeBindAck(rpc.Header(ack))
 	if err != nil || len(a.Results) != 1 || a.Results[0].Result != 0 || a.SecAddr != `\PIPE\srvsvc` {
@@ -193,8 +220,17 @@ func TestPipeSrvsvc(t *testing.T) {
 		checkEnum(t, pdu)
 	}
 
-	if s := c.close(f); s != wire.StatusSuccess {
-		t.Fatalf("close: %v", s)
+	// CLOSE ends a waiting READ with STATUS_PIPE_BROKEN.
+	id = c.pending(c.readRequest(f, 0, 4280))
+	c.send(c.closeRequest(f))
+	for range 2 {
+		h := c.recv()
+		switch {
+		case h.Command() == wire.CmdClose && wire.Status(h.Status()) == wire.StatusSuccess:
+		case h.Command() == wire.CmdRead && h.AsyncID() == id && wire.Status(h.Status()) == wire.StatusPipeBroken:
+		default:
+			t.Fatalf("%v %v", h.Command(), wire.Status(h.Status()))
+		}
 	}
 	if s, _ := c.readPipe(f, 10); s != wire.StatusFileClosed {
 		t.Fatalf("read after close: %v", s)
