@@ -218,6 +218,9 @@ func handleFlush(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if o.access&(fileWriteData|fileAppendData) == 0 {
 		return out, wire.StatusAccessDenied
 	}
+	if o.pipe != nil {
+		return wire.AppendEmptyResponse(out), wire.StatusSuccess // pipe.go: writes are consumed as they arrive; a waiting READ must not hold FLUSH
+	}
 	o.io.Wait() // pipelined WRITEs on this open are flushed too
 	if !o.isDir {
 		if err := o.f.Sync(); err != nil {
