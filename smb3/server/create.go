@@ -438,6 +438,9 @@ func handleClose(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if status != 0 {
 		return out, status
 	}
+	if o.pipe != nil {
+		r.c.srv.closePipe(o) // pipe.go: ends a READ waiting on the pipe, which the wait below would wait for
+	}
 	o.io.Wait() // pipelined READ/WRITE on this open finish first
 	info, ok := r.c.srv.closeOpen(o)
 	var resp wire.CloseResponse
