@@ -83,6 +83,7 @@ type URingConn struct {
 // writeReq is one message to send: bufs (the 4-byte header first), then,
 // for a sendfile, n bytes of fd at off.
 type writeReq struct {
+	th      [4]byte // the Direct TCP header
 	bufs    [][]byte
 	size    int // bytes of bufs
 	file    bool
@@ -95,7 +96,14 @@ type writeReq struct {
 
 var writeReqPool = sync.Pool{New: func() any { return &writeReq{done: make(chan error, 1)} }}
 
-func (w *writeReq) finish(err error) { w.done <- err }
+// finish hands err to the writer; a second finish would be a bug, and must
+// not block the loop.
+func (w *writeReq) finish(err error) {
+	select {
+	case w.done <- err:
+	default:
+	}
+}
 
 func newURingConn(fd int, laddr, raddr net.Addr, canSplice bool) *URingConn {
 	c := &URingConn{fd: fd, laddr: laddr, raddr: raddr, canSplice: canSplice, rnote: make(chan struct{}, 1), pipeR: -1, pipeW: -1}
@@ -147,9 +155,13 @@ func (c *URingConn) WriteMessage(bufs ...[]byte) error {
 		return fmt.Errorf("%w: %d", transport.ErrMessageTooLarge, n)
 	}
 	w := writeReqPool.Get().(*writeReq)
-	var hdr [4]byte
-	hdr = [4]byte{0, byte(n >> 16), byte(n >> 8), byte(n)}
-	w.bufs = append(append(w.bufs[:0], hdr[:]), bufs...)
+	w.th = [4]byte{0, byte(n >> 16), byte(n >> 8), byte(n)}
+	w.bufs = append(w.bufs[:0], w.th[:])
+	for _, b := range bufs {
+		if len(b) > 0 {
+			w.bufs = append(w.bufs, b)
+		}
+	}
 	w.size = n + 4
 	return c.write(w)
 }
@@ -168,9 +180,11 @@ func (c *URingConn) SendFile(hdr []byte, fd int, off int64, n int) error {
 		return c.WriteMessage(hdr)
 	}
 	w := writeReqPool.Get().(*writeReq)
-	var th [4]byte
-	th = [4]byte{0, byte(total >> 16), byte(total >> 8), byte(total)}
-	w.bufs = append(w.bufs[:0], th[:], hdr)
+	w.th = [4]byte{0, byte(total >> 16), byte(total >> 8), byte(total)}
+	w.bufs = append(w.bufs[:0], w.th[:])
+	if len(hdr) > 0 {
+		w.bufs = append(w.bufs, hdr)
+	}
 	w.size = 4 + len(hdr)
 	w.file, w.fd, w.off, w.n = true, fd, off, n
 	return c.write(w)
@@ -182,8 +196,12 @@ func (c *URingConn) write(w *writeReq) error {
 		writeReqPool.Put(w)
 		return errClosed
 	}
-	c.loop.post(loopCmd{kind: cmdWrite, c: c, w: w})
-	err := <-w.done
+	var err error
+	if c.loop.post(loopCmd{kind: cmdWrite, c: c, w: w}) {
+		err = <-w.done
+	} else {
+		err = errClosed
+	}
 	clear(w.bufs)
 	w.bufs = w.bufs[:0]
 	w.file, w.hdrSent = false, false
@@ -557,10 +575,13 @@ func (l *ringLoop) closeConnNow(c *URingConn) bool {
 		unix.Close(c.pipeW)
 		c.pipeR, c.pipeW = -1, -1
 	}
+	for _, w := range c.cur {
+		w.finish(errClosed)
+	}
 	for _, w := range c.wq {
 		w.finish(errClosed)
 	}
-	c.wq = nil
+	c.cur, c.wq = nil, nil
 	c.stage, c.partial = nil, nil
 	return l.pool.release(l)
 }

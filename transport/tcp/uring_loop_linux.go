@@ -27,6 +27,7 @@ type ringLoop struct {
 	// Shared: any goroutine posts commands.
 	mu   sync.Mutex
 	cmds []loopCmd
+	dead bool        // the loop has ended: post refuses commands
 	wake atomic.Bool // an eventfd write is pending or done since the owner last looked
 	evfd int
 
@@ -160,9 +161,31 @@ func (l *ringLoop) run(ready chan<- error) {
 	}
 	ready <- nil
 	err = l.serve()
-	// The ring is gone or failing: every connection still here is dead.
+	if err == nil {
+		err = errClosed
+	} else {
+		err = fmt.Errorf("tcp-uring: ring: %w", err)
+	}
+	// The ring is gone or failing: every connection still here is dead,
+	// and so is every command still queued.
+	l.mu.Lock()
+	l.dead = true
+	cmds := l.cmds
+	l.cmds = nil
+	l.mu.Unlock()
+	for _, cmd := range cmds {
+		switch cmd.kind {
+		case cmdWrite:
+			cmd.w.finish(err)
+		case cmdAdd:
+			cmd.c.fail(err)
+			unix.Close(cmd.c.fd)
+			l.pool.release(l)
+		}
+	}
 	for _, c := range l.conns {
-		c.fail(fmt.Errorf("tcp-uring: ring: %w", err))
+		c.fail(err)
+		c.inflight = 0
 		l.closeConnNow(c)
 	}
 	r.Close()
@@ -197,9 +220,14 @@ func (l *ringLoop) serve() error {
 	}
 }
 
-// post hands a command to the loop and wakes it.
-func (l *ringLoop) post(cmd loopCmd) {
+// post hands a command to the loop and wakes it; it reports false when the
+// loop has ended.
+func (l *ringLoop) post(cmd loopCmd) bool {
 	l.mu.Lock()
+	if l.dead {
+		l.mu.Unlock()
+		return false
+	}
 	l.cmds = append(l.cmds, cmd)
 	l.mu.Unlock()
 	if l.wake.CompareAndSwap(false, true) {
@@ -211,6 +239,7 @@ func (l *ringLoop) post(cmd loopCmd) {
 			}
 		}
 	}
+	return true
 }
 
 // runCmds runs the posted commands; it reports whether the loop must exit.

@@ -390,3 +390,39 @@ func TestListenTransportForcedFallback(t *testing.T) {
 		t.Fatalf("%q %v", m, err)
 	}
 }
+
+// TestURingLoopsExit: a ring's goroutine and thread end with its last
+// connection, whatever closed it; empty buffers in a write are fine.
+func TestURingLoopsExit(t *testing.T) {
+	for _, cfg := range []URingConfig{{}, {Rings: 2}} {
+		l := uringListener(t, cfg)
+		var scs []transport.Conn
+		for range 5 {
+			cc, sc := dialPair(t, l)
+			if err := sc.WriteMessage(nil, []byte("x"), []byte{}); err != nil {
+				t.Fatal(err)
+			}
+			if m := readFrame(t, cc); string(m) != "x" {
+				t.Fatalf("%q", m)
+			}
+			cc.Close() // the peer goes first on some
+			scs = append(scs, sc)
+		}
+		for _, sc := range scs {
+			sc.Close()
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			l.pool.mu.Lock()
+			n := len(l.pool.loops)
+			l.pool.mu.Unlock()
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%+v: %d rings left after every connection closed", cfg, n)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
