@@ -416,7 +416,7 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 		resp.OplockLevel = oplockLease
 		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: ctxRqLs, Data: granted.leaseResp})
 	}
-	resp.Contexts = append(resp.Contexts, r.durableGrant(o, ctxs)...) // durable.go
+	resp.Contexts = append(resp.Contexts, r.durableGrant(o, ctxs, &resp)...) // durable.go
 	if wantMxAc {
 		d := le.AppendUint32(nil, 0)
 		d = le.AppendUint32(d, t.access)

@@ -2,6 +2,7 @@ package server
 
 import (
 	"strings"
+	"sync"
 	"time"
 
 	"smb3d/smb3/wire"
@@ -37,8 +38,10 @@ type durableState struct {
 	hasApp       bool
 	timeout      time.Duration
 	user, domain string
+	clientGUID   [16]byte
 	disconnected bool
 	timer        *time.Timer
+	resp         wire.CreateResponse // the original CREATE response, for replays
 }
 
 // disconnected reports whether o is a durable open whose connection is
@@ -139,6 +142,25 @@ func (r *request) durableCreate(st *chainState, out []byte) (_ []byte, _ wire.St
 	if d.reconnect {
 		out, status = r.durableReconnect(st, out, req, &d)
 		return out, status, true
+	}
+	if d.v2 && r.hdr.IsReplay() {
+		if out, status, done := r.durableReplay(st, out, req, &d); done {
+			return out, status, true
+		}
+	}
+	if d.v2 {
+		r.c.mu.Lock()
+		key := createKey{r.c.srv, r.c.clientGUID, d.createGUID}
+		r.c.mu.Unlock()
+		if _, busy := pendingCreates.LoadOrStore(key, r); !busy {
+			prev := r.after
+			r.after = func() {
+				if prev != nil {
+					prev()
+				}
+				pendingCreates.CompareAndDelete(key, r)
+			}
+		}
 	}
 	if d.v2 && d.hasApp {
 		r.c.srv.closeAppInstance(d.appID, d.createGUID)
@@ -255,7 +277,7 @@ func (r *request) durableReconnect(st *chainState, out []byte, req wire.CreateRe
 // durableGrant decides, after o was granted its oplock or lease, whether
 // it is durable (MS-SMB2 3.3.5.9.6, 3.3.5.9.10: only with a batch oplock or
 // a handle-caching lease) and returns the response contexts to add.
-func (r *request) durableGrant(o *open, ctxs []wire.CreateContext) []wire.CreateContext {
+func (r *request) durableGrant(o *open, ctxs []wire.CreateContext, resp *wire.CreateResponse) []wire.CreateContext {
 	d, status := parseDurable(ctxs, r.c.dialect, 0)
 	if status != 0 || !d.v1 && !d.v2 {
 		return nil
@@ -269,7 +291,12 @@ func (r *request) durableGrant(o *open, ctxs []wire.CreateContext) []wire.Create
 	r.sess.mu.Lock()
 	user, domain := r.sess.user, r.sess.domain
 	r.sess.mu.Unlock()
-	ds := &durableState{v2: d.v2, createGUID: d.createGUID, appID: d.appID, hasApp: d.hasApp, user: user, domain: domain}
+	r.c.mu.Lock()
+	client := r.c.clientGUID
+	r.c.mu.Unlock()
+	ds := &durableState{v2: d.v2, createGUID: d.createGUID, appID: d.appID, hasApp: d.hasApp, user: user, domain: domain, clientGUID: client}
+	ds.resp = *resp
+	ds.resp.Contexts = nil
 	o.dur = ds
 	if d.v1 {
 		ds.timeout = durableV1Timeout
@@ -362,4 +389,76 @@ func (s *Server) purgeDeleteOnClose(sh *share, path, stream string) {
 	}
 	s.nodes.mu.Unlock()
 	s.purgeDisconnected(gone)
+}
+
+// createKey names a durable v2 CREATE by its client and CreateGuid
+// (MS-SMB2 3.3.5.9.10).
+type createKey struct {
+	srv        *Server
+	client     [16]byte
+	createGUID [16]byte
+}
+
+// pendingCreates holds the durable v2 CREATEs still in progress (waiting
+// for breaks, say), so that a replay of one is told to retry later.
+var pendingCreates sync.Map // createKey -> *request
+
+// durableReplay answers a replayed durable v2 CREATE (SMB2_FLAGS_REPLAY_
+// OPERATION, MS-SMB2 3.3.5.9.10): while the original is still in progress
+// it fails with STATUS_FILE_NOT_AVAILABLE; once it is done the replay gets
+// the original open back, with the oplock it asks for if that is not more
+// than the open holds (smb2.replay.replay-dhv2-oplock2), and without
+// changing the open. A replay that asks for a lease on an oplocked open,
+// or the reverse, is refused. done is false when there is nothing to
+// replay: the CREATE then runs as a new one.
+func (r *request) durableReplay(st *chainState, out []byte, req wire.CreateRequest, d *durableRequest) (_ []byte, _ wire.Status, done bool) {
+	srv := r.c.srv
+	r.c.mu.Lock()
+	client := r.c.clientGUID
+	r.c.mu.Unlock()
+	if x, ok := pendingCreates.Load(createKey{srv, client, d.createGUID}); ok && x.(*request) != r {
+		return out, wire.StatusFileNotAvailable, true
+	}
+	srv.nodes.mu.Lock()
+	found := srv.opens.collect(func(o *open) bool {
+		return o.dur != nil && o.dur.v2 && o.dur.createGUID == d.createGUID && o.dur.clientGUID == client && !o.dur.disconnected
+	})
+	if len(found) == 0 {
+		srv.nodes.mu.Unlock()
+		return out, 0, false
+	}
+	o := found[0]
+	if o.sess != r.sess {
+		srv.nodes.mu.Unlock()
+		return out, wire.StatusAccessDenied, true
+	}
+	resp := o.dur.resp
+	resp.Contexts = nil
+	wantLease := req.RequestedOplockLevel() == oplockLease && d.lease != nil
+	if (o.lease != nil) != wantLease || o.lease != nil && d.lease.key != o.lease.id.key {
+		srv.nodes.mu.Unlock()
+		return out, wire.StatusAccessDenied, true
+	}
+	durable := false
+	if o.lease != nil {
+		resp.OplockLevel = oplockLease
+		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: ctxRqLs, Data: appendLeaseResponse(nil, o.lease)})
+		durable = o.lease.state&leaseH != 0
+	} else {
+		level := req.RequestedOplockLevel()
+		if level > o.oplock || level != oplockNone && level != oplockLevelII && level != oplockExclusive && level != oplockBatch {
+			level = o.oplock
+		}
+		resp.OplockLevel = level
+		durable = level == oplockBatch
+	}
+	timeout := o.dur.timeout
+	srv.nodes.mu.Unlock()
+	if durable {
+		b := le.AppendUint32(nil, uint32(timeout/time.Millisecond))
+		b = le.AppendUint32(b, 0)
+		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: ctxDH2Q, Data: b})
+	}
+	st.fid, st.hasFid = o.id, true
+	return resp.Append(out), wire.StatusSuccess, true
 }
