@@ -72,8 +72,8 @@ func userData(id uint32, kind, idx int) uint64 {
 	return uint64(id)<<16 | uint64(kind)<<8 | uint64(idx)
 }
 
-// ringPool hands connections to loops: a new loop per connection when
-// cfg.Rings is 0, else at most cfg.Rings loops, least loaded first.
+// ringPool hands connections to loops: a new loop per connection up to
+// cfg.Rings loops, then the least loaded one.
 type ringPool struct {
 	cfg   URingConfig
 	mu    sync.Mutex
@@ -81,8 +81,12 @@ type ringPool struct {
 }
 
 func (p *ringPool) assign() (*ringLoop, error) {
+	limit := p.cfg.Rings
+	if limit <= 0 {
+		limit = 4 * runtime.GOMAXPROCS(0)
+	}
 	p.mu.Lock()
-	if p.cfg.Rings > 0 && len(p.loops) >= p.cfg.Rings {
+	if len(p.loops) >= limit {
 		best := p.loops[0]
 		for _, l := range p.loops[1:] {
 			if l.nconns < best.nconns {
