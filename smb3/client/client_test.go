@@ -196,6 +196,12 @@ func TestPlain(t *testing.T) {
 	addr, root := startServer(t)
 	s := dial(t, addr, client.Config{})
 	exercise(t, s, root, "plain.bin")
+	if err := s.Logoff(); err != nil {
+		t.Errorf("logoff: %v", err)
+	}
+	if _, err := s.TreeConnect(testShare); !client.IsStatus(err, wire.StatusUserSessionDeleted) {
+		t.Errorf("tree connect after logoff: %v, want STATUS_USER_SESSION_DELETED", err)
+	}
 }
 
 func TestSigned(t *testing.T) {

@@ -95,6 +95,29 @@ func (s *Session) Encrypting() bool { return s.encrypting }
 // SigningAlgorithm is the negotiated crypt.Signing* id.
 func (s *Session) SigningAlgorithm() uint16 { return s.signAlg }
 
+// Logoff ends the session (MS-SMB2 2.2.7) on its first channel; the server
+// tears down its trees and opens. Close the Session afterwards.
+func (s *Session) Logoff() error {
+	s.mu.Lock()
+	if len(s.chans) == 0 {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	c := s.chans[0]
+	s.mu.Unlock()
+	b := header(wire.CmdLogoff, s.id, 0, 4)
+	b = le.AppendUint16(b, 4)
+	b = le.AppendUint16(b, 0)
+	done := withDeadline(c.nc, s.cfg.Timeout)
+	defer done()
+	rs, err := c.roundTrip([]req{{msg: b}}, nil)
+	if err != nil {
+		return err
+	}
+	defer releaseAll(rs)
+	return status(&rs[0], wire.CmdLogoff)
+}
+
 // Close closes all channels (without LOGOFF).
 func (s *Session) Close() error {
 	s.mu.Lock()
@@ -428,4 +451,3 @@ func (s *Session) TreeConnect(share string) (*Tree, error) {
 	}
 	return t, nil
 }
-
