@@ -101,7 +101,7 @@ func main() {
 	flag.StringVar(&o.domain, "domain", "", "NTLM domain")
 	flag.StringVar(&o.share, "share", "share", "share name")
 	flag.IntVar(&o.channels, "channels", 1, "TCP connections bound to the session (multichannel when > 1)")
-	flag.IntVar(&o.depth, "depth", 16, "requests in flight (workers)")
+	flag.IntVar(&o.depth, "depth", 16, "requests in flight in total (workers), spread round robin over the channels")
 	flag.StringVar(&o.op, "op", "seqread", "seqread|seqwrite|randread|create|stat|list|delete|tcp")
 	flag.StringVar(&bs, "bs", "1M", "I/O block size (K, M, G suffixes)")
 	flag.StringVar(&size, "size", "1G", "file size for seqread/seqwrite/randread, bytes to move for tcp")
@@ -157,7 +157,10 @@ func runSMB(o *options) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer s.Close()
+	defer func() {
+		s.Logoff()
+		s.Close()
+	}()
 	for i := 1; i < o.channels; i++ {
 		if err := s.Bind(ctx, o.addrs[i%len(o.addrs)]); err != nil {
 			return nil, err
