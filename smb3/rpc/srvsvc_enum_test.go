@@ -106,3 +106,23 @@ func TestRemoteTOD(t *testing.T) {
 	le.PutUint32(want[4:], uint32(now.Unix()))
 	checkBytes(t, "NetrRemoteTOD", out, want)
 }
+
+func TestWkstaGetInfo502(t *testing.T) {
+	for _, admin := range []bool{true, false} {
+		c := newTestClient(t, "wkssvc", testConfig(admin), SyntaxWkssvc, 4280)
+		e := &encoder{}
+		e.ptr(false)
+		e.u32(502)
+		out, f := c.call(opNetrWkstaGetInfo, e.b)
+		if f != 0 {
+			t.Fatalf("fault %#x", f)
+		}
+		want, st := 4+4+35*4+4, werrOK
+		if !admin {
+			want, st = 12, werrAccessDenied
+		}
+		if len(out) != want || le.Uint32(out[len(out)-4:]) != st {
+			t.Fatalf("admin %v: %x", admin, out)
+		}
+	}
+}

@@ -27,7 +27,7 @@ var wkstaInfoArms = []uint32{100, 101, 102, 502, 1010, 1011, 1012, 1013, 1018, 1
 	1055, 1056, 1057, 1058, 1059, 1060, 1061, 1062}
 
 // netrWkstaGetInfo is NetrWkstaGetInfo (opnum 0, MS-WKST 3.2.4.1), levels
-// 100, 101 and 102 (102 for administrators).
+// 100, 101, 102 and 502 (102 and 502 for administrators).
 //
 //	unsigned long NetrWkstaGetInfo([in,string,unique] WKSSVC_IDENTIFY_HANDLE ServerName,
 //	    [in] unsigned long Level, [out,switch_is(Level)] LPWKSTA_INFO WkstaInfo);
@@ -40,9 +40,9 @@ func netrWkstaGetInfo(p *Pipe, d *decoder, e *encoder) {
 	e.u32(level)
 	status := werrOK
 	switch {
-	case level != 100 && level != 101 && level != 102:
+	case level != 100 && level != 101 && level != 102 && level != 502:
 		status = werrInvalidLevel
-	case level == 102 && !p.cfg.Admin:
+	case level >= 102 && !p.cfg.Admin:
 		status = werrAccessDenied
 	}
 	if status != werrOK {
@@ -54,6 +54,20 @@ func netrWkstaGetInfo(p *Pipe, d *decoder, e *encoder) {
 	}
 	c := p.cfg
 	e.ptr(true)
+	if level == 502 {
+		// WKSTA_INFO_502 (MS-WKST 2.2.5.7): the redirector's tunables,
+		// which smb3d does not have; zero but for the few with a
+		// meaning a client might show.
+		var v [35]uint32
+		v[5] = 60 // wki502_session_timeout, seconds
+		v[21] = 1 // wki502_use_opportunistic_locking
+		v[24] = 1 // wki502_buf_named_pipes
+		for _, x := range v {
+			e.u32(x)
+		}
+		e.u32(werrOK)
+		return
+	}
 	e.u32(platformIDNT)
 	e.ptr(true) // computer name
 	e.ptr(true) // lan group
