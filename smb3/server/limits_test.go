@@ -328,3 +328,19 @@ func TestCompoundLength(t *testing.T) {
 	}
 	by.check(t, "a long chain")
 }
+
+// TestCloseWithLiveConnections: Server.Close while connections are live.
+// conn.serve assigns c.authTimer on the connection's goroutine and
+// conn.close reads it, from Server.Close's goroutine (or the timer's), with
+// no synchronization between them: go test -race reports it, at random, in
+// the cleanup of any test that closes the server with a connection open.
+func TestCloseWithLiveConnections(t *testing.T) {
+	knownBug(t, "BUG: data race on conn.authTimer between conn.serve (write) and conn.close via Server.Close (read); see TestCloseWithLiveConnections")
+	for range 20 {
+		st := newServerTester(t)
+		for range 10 {
+			st.dial()
+		}
+		st.srv.Close()
+	}
+}
