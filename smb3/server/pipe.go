@@ -16,8 +16,9 @@ import (
 // Named pipes on IPC$: a CREATE of "srvsvc" or "wkssvc" opens an rpc.Pipe;
 // WRITE delivers request PDUs, READ returns the answers one message (PDU) at
 // a time, FSCTL_PIPE_TRANSCEIVE does both (MS-SMB2 3.3.5.9, 3.3.5.12,
-// 3.3.5.13, 3.3.5.15.?; MS-FSCC 2.3.49). The handlers in create.go, io.go,
-// ioctl.go and info.go call in here when the open or tree is a pipe.
+// 3.3.5.13, 3.3.5.15 "pipe transaction"; MS-FSCC FSCTL_PIPE_TRANSCEIVE).
+// The handlers in create.go, io.go, ioctl.go and info.go call in here when
+// the open or tree is a pipe; closeOpen (open.go) calls closePipe.
 
 // NTSTATUS values only pipes use (MS-ERREF 2.3.1).
 const (
@@ -307,8 +308,8 @@ func (r *request) writePipe(o *open, req wire.WriteRequest, out []byte) ([]byte,
 	return wire.AppendWriteResponse(out, uint32(len(data))), wire.StatusSuccess
 }
 
-// pipeTransceive is FSCTL_PIPE_TRANSCEIVE (MS-FSCC 2.3.49, MS-SMB2
-// 3.3.5.15.1): write the input as one message and read one message back;
+// pipeTransceive is FSCTL_PIPE_TRANSCEIVE (MS-FSCC; MS-SMB2 3.3.5.15, the
+// pipe transaction): write the input as one message and read one message back;
 // STATUS_BUFFER_OVERFLOW if it is longer than MaxOutputResponse, the rest
 // to be read by READ. Unread data on the pipe makes it STATUS_PIPE_BUSY.
 func (r *request) pipeTransceive(st *chainState, req wire.IoctlRequest, out []byte) ([]byte, wire.Status) {
