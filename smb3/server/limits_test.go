@@ -3,7 +3,6 @@ package server_test
 import (
 	"bytes"
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -271,7 +270,6 @@ func TestHalfAuthenticatedSessionsReleased(t *testing.T) {
 	}
 }
 
-var _ net.Conn
 
 // TestCompoundLength: a chain of 64 requests is served; a longer one
 // disconnects.

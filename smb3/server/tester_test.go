@@ -10,7 +10,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -608,7 +607,6 @@ func (c *client) roundTrip(name string) {
 	}
 }
 
-var _ = sync.Mutex{}
 
 // knownBug skips a test that shows a bug in the server, unless
 // SMB3D_RUN_BUGS is set (to check a fix).
