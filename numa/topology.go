@@ -211,10 +211,33 @@ func (t *Topology) CPUs(node int) []int {
 
 // InterfaceNode is the node of a netdev: the numa_node of the first device
 // on the way up from /sys/class/net/IF/device (a virtio netdev's own device
-// has none; its PCI parent has it). Unknown when there is no device (dummy,
-// loopback), no numa_node, or the kernel says -1.
+// has none; its PCI parent has it). A netdev without a device of its own
+// (VLAN, bond, macvlan) has the node of its lower devices
+// (/sys/class/net/IF/lower_*) when they all agree. Unknown when there is no
+// device (dummy, loopback), no numa_node, the kernel says -1, or lower
+// devices disagree.
 func InterfaceNode(sys, ifname string) int {
-	return deviceNode(sys, filepath.Join(sys, "class/net", ifname, "device"))
+	return interfaceNode(sys, ifname, 0)
+}
+
+func interfaceNode(sys, ifname string, depth int) int {
+	dir := filepath.Join(sys, "class/net", ifname)
+	if _, err := os.Lstat(filepath.Join(dir, "device")); err == nil {
+		return deviceNode(sys, filepath.Join(dir, "device"))
+	}
+	lower, _ := filepath.Glob(filepath.Join(dir, "lower_*"))
+	if len(lower) == 0 || depth >= 8 {
+		return Unknown
+	}
+	node := Unknown
+	for i, l := range lower {
+		n := interfaceNode(sys, strings.TrimPrefix(filepath.Base(l), "lower_"), depth+1)
+		if n == Unknown || (i > 0 && n != node) {
+			return Unknown
+		}
+		node = n
+	}
+	return node
 }
 
 // RDMADeviceNode is the node of an RDMA device: from its device like a

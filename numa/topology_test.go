@@ -84,6 +84,14 @@ func (f *fakeSys) virtualNIC(name string) {
 	f.ln("devices/virtual/net/"+name, "class/net/"+name)
 }
 
+// upper adds a netdev stacked on lower ones (VLAN, bond): lower_* links.
+func (f *fakeSys) upper(name string, lower ...string) {
+	f.virtualNIC(name)
+	for _, l := range lower {
+		f.ln("devices/virtual/net/"+l, "devices/virtual/net/"+name+"/lower_"+l)
+	}
+}
+
 // rxe adds a soft-RoCE device on netdev (no device link, a parent file).
 func (f *fakeSys) rxe(name, netdev string) {
 	f.mk("devices/virtual/infiniband/" + name)
@@ -167,18 +175,27 @@ func TestTwoNodes(t *testing.T) {
 	// PCI expander bridge on node 1, the virtio device between netdev and PCI.
 	f.pciNIC("eth0", "pci0000:00/0000:00:04.0", "0")
 	f.pciNIC("eth1", "pci0000:20/0000:20:00.0/0000:21:01.0", "1")
+	f.pciNIC("eth2", "pci0000:20/0000:20:00.0/0000:21:02.0", "1")
 	f.virtualNIC("lo")
+	f.upper("eth1.100", "eth1")      // VLAN on node 1
+	f.upper("bond0", "eth1", "eth2") // bond within node 1
+	f.upper("bond1", "eth0", "eth1") // bond across nodes
+	f.upper("vlan7", "bond0")        // VLAN on a bond
 	f.rxe("rxe1", "eth1")
+	f.rxe("rxe_b", "bond0")
 	topo := discover(t, f)
 	checkNodes(t, topo, map[int][]int{0: {0, 1}, 1: {2, 3}})
 	auto := placement(t, Policy{Mode: Auto}, topo)
-	for ifname, want := range map[string]int{"eth0": 0, "eth1": 1, "lo": Unknown, "nosuch": Unknown} {
+	for ifname, want := range map[string]int{"eth0": 0, "eth1": 1, "lo": Unknown, "nosuch": Unknown,
+		"eth1.100": 1, "bond0": 1, "bond1": Unknown, "vlan7": 1} {
 		if n := auto.ForInterface(ifname); n != want {
 			t.Errorf("auto: %s on node %d, want %d", ifname, n, want)
 		}
 	}
-	if n := auto.ForRDMADevice("rxe1"); n != 1 {
-		t.Errorf("auto: rxe1 on node %d, want 1 (its netdev's)", n)
+	for _, dev := range []string{"rxe1", "rxe_b"} {
+		if n := auto.ForRDMADevice(dev); n != 1 {
+			t.Errorf("auto: %s on node %d, want 1 (its netdev's)", dev, n)
+		}
 	}
 	off := placement(t, Policy{Mode: Off}, topo)
 	for _, ifname := range []string{"eth0", "eth1"} {
