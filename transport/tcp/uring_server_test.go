@@ -4,12 +4,14 @@ package tcp_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -165,5 +167,63 @@ func TestServerOverTransports(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestServerCloseInFlight drops client connections in the middle of large
+// READs and WRITEs (go-smb2, signed, so copied; smbclient, unsigned, so
+// spliced when the server can): the server keeps serving and shuts down
+// cleanly.
+func TestServerCloseInFlight(t *testing.T) {
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			addr, root := serve(t, tr.cfg, nil)
+			data := make([]byte, 32<<20)
+			rand.Read(data)
+			if err := os.WriteFile(filepath.Join(root, "big.bin"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 3 {
+				conn, err := net.Dial("tcp", addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				d := &smb2.Dialer{Initiator: &smb2.NTLMInitiator{User: testUser, Password: testPass}}
+				s, err := d.Dial(conn)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fs, err := s.Mount(testShare)
+				if err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					if i%2 == 0 {
+						fs.ReadFile("big.bin")
+					} else {
+						fs.WriteFile("w.bin", data, 0o644)
+					}
+				}()
+				time.Sleep(time.Duration(20+i*30) * time.Millisecond)
+				conn.Close()
+				<-done
+			}
+			// smbclient killed in the middle of a get.
+			if _, err := exec.LookPath("smbclient"); err == nil {
+				for i := range 2 {
+					ctx, cancel := context.WithTimeout(context.Background(), time.Duration(150+100*i)*time.Millisecond)
+					smbclientCtx(ctx, t, addr, "get big.bin /dev/null")
+					cancel()
+				}
+			}
+			// Still serving.
+			fs := mount(t, addr, smb2.Negotiator{})
+			got, err := fs.ReadFile("big.bin")
+			if err != nil || !bytes.Equal(got, data) {
+				t.Fatalf("read after the drops: %d bytes, %v", len(got), err)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ package tcp_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"fmt"
 	"net"
@@ -23,6 +24,12 @@ import (
 // off, so that READ responses may go by splice, and returns its output.
 func smbclient(t testing.TB, addr, cmd string) ([]byte, error) {
 	t.Helper()
+	return smbclientCtx(context.Background(), t, addr, cmd)
+}
+
+// smbclientCtx is smbclient killed when ctx ends.
+func smbclientCtx(ctx context.Context, t testing.TB, addr, cmd string) ([]byte, error) {
+	t.Helper()
 	path, err := exec.LookPath("smbclient")
 	if err != nil {
 		t.Skip("smbclient not installed")
@@ -35,7 +42,7 @@ func smbclient(t testing.TB, addr, cmd string) ([]byte, error) {
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := exec.Command(path, "-s", conf, "//"+host+"/"+testShare, "-p", port, "-U", testUser+"%"+testPass, "-c", cmd)
+	c := exec.CommandContext(ctx, path, "-s", conf, "//"+host+"/"+testShare, "-p", port, "-U", testUser+"%"+testPass, "-c", cmd)
 	return c.CombinedOutput()
 }
 
