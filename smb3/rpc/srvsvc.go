@@ -296,7 +296,8 @@ func shareInfoBuffers(e *encoder, level uint32, s *Share) {
 	}
 }
 
-// netrShareGetInfo is NetrShareGetInfo (opnum 16, MS-SRVS 3.1.4.10).
+// netrShareGetInfo is NetrShareGetInfo (opnum 16, MS-SRVS 3.1.4.10), levels
+// 0, 1, 2, 501, 502, 1004, 1005 and 1006 (2 and 502 for administrators).
 //
 //	NET_API_STATUS NetrShareGetInfo([in,string,unique] SRVSVC_HANDLE ServerName,
 //	    [in,string] WCHAR* NetName, [in] DWORD Level,
@@ -311,7 +312,7 @@ func netrShareGetInfo(p *Pipe, d *decoder, e *encoder) {
 	status := werrOK
 	var share Share
 	switch level {
-	case 0, 1, 2, 501, 502, 1005:
+	case 0, 1, 2, 501, 502, 1004, 1005, 1006:
 		if (level == 2 || level == 502) && !p.cfg.Admin {
 			status = werrAccessDenied
 			break
@@ -333,9 +334,15 @@ func netrShareGetInfo(p *Pipe, d *decoder, e *encoder) {
 	if slices.Contains(shareInfoArms, level) {
 		e.ptr(status == werrOK)
 		if status == werrOK {
-			if level == 1005 {
+			switch level {
+			case 1004: // SHARE_INFO_1004: the remark
+				e.ptr(true)
+				e.wstr(share.Comment)
+			case 1005: // SHARE_INFO_1005: the flags
 				e.u32(share.Flags)
-			} else {
+			case 1006: // SHARE_INFO_1006: max_uses, unlimited
+				e.u32(0xFFFFFFFF)
+			default:
 				shareInfoScalars(e, level, &share)
 				shareInfoBuffers(e, level, &share)
 			}

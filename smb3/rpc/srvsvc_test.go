@@ -239,7 +239,10 @@ func TestShareGetInfo(t *testing.T) {
 		{"share", 1005, werrOK, 4 + 4 + 4 + 4},
 		{"nosuch", 1, nerrNetNameNotFound, 4 + 4 + 4},
 		{"share", 3, werrInvalidLevel, 4 + 4},
-		{"share", 1004, werrInvalidLevel, 4 + 4 + 4},
+		{"share", 1004, werrOK, 4 + 4 + 4 + 12 + 4 + 4},
+		{"share", 1006, werrOK, 4 + 4 + 4 + 4},
+		{"share", 1007, werrInvalidLevel, 4 + 4 + 4},
+		{"share", 9, werrInvalidLevel, 4 + 4},
 	} {
 		out, f := c.call(opNetrShareGetInfo, getInfoRequest(tc.name, tc.level))
 		if f != 0 {
