@@ -44,9 +44,9 @@ const (
 	rpcVersion                      = 5
 	rpcVersionMinor                 = 0
 	drepLittleEndianASCIIIEEE       = 0x10
-	minFragSize                     = 2048 // MUST NOT be less than 1432 (C706 12.6.3.1); Samba clamps to 2048
-	maxFragSize                     = 5840 // what we offer, as Samba does
-	maxRequestSize                  = 4 << 20
+	minFragSize                     = 2048      // MUST NOT be less than 1432 (C706 12.6.3.1); Samba clamps to 2048
+	maxFragSize                     = 5840      // what we offer, as Samba does
+	maxRequestSize                  = 256 << 10 // srvsvc and wkssvc requests are tiny; bounds what one open holds
 	maxContexts                     = 16
 	maxTransferSyntaxes             = 16
 )

@@ -63,8 +63,8 @@ func PipeName(name string) (string, bool) {
 
 // Limits.
 const (
-	maxOutput   = 1 << 20  // bytes queued for the client to read
-	maxPrealloc = 64 << 10 // what a request's alloc_hint may reserve up front
+	maxOutput   = 256 << 10 // bytes queued for the client to read (a bigger answer still goes whole)
+	maxPrealloc = 64 << 10  // what a request's alloc_hint may reserve up front
 )
 
 // Errors from Write.
