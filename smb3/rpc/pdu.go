@@ -1,10 +1,3 @@
-// Package rpc is the small part of DCE/RPC that SMB clients use over IPC$
-// named pipes to browse a server: connection-oriented PDUs (C706 chapter 12,
-// MS-RPCE 2.2.2), NDR marshalling (C706 chapter 14) and the srvsvc (MS-SRVS)
-// and wkssvc (MS-WKST) calls that list shares and describe the server.
-//
-// The codec is free of I/O: a Pipe takes the bytes a client writes and
-// queues the PDUs to read back; the SMB server moves them.
 package rpc
 
 import (
