@@ -299,6 +299,15 @@ func DecodeBind(pdu Header) (Bind, error) {
 	return bd, nil
 }
 
+// Len is the encoded size of the bind.
+func (bd *Bind) Len() int {
+	n := headerSize + 12
+	for _, c := range bd.Contexts {
+		n += 4 + syntaxIDSize + syntaxIDSize*len(c.TransferSyntaxes)
+	}
+	return n
+}
+
 // Append encodes a bind PDU (client side: tests and fuzz seeds).
 func (bd *Bind) Append(b []byte, t PType) []byte {
 	start := len(b)
@@ -349,6 +358,16 @@ type BindAck struct {
 	AssocGroupID uint32
 	SecAddr      string // the port spec, "\PIPE\srvsvc"; empty in alter_context_resp
 	Results      []ContextResult
+}
+
+// Len is the encoded size of the bind_ack.
+func (a *BindAck) Len() int {
+	n := headerSize + 10
+	if a.SecAddr != "" {
+		n += len(a.SecAddr) + 1
+	}
+	n = (n + 3) &^ 3
+	return n + 4 + 24*len(a.Results)
 }
 
 // Append encodes a bind_ack (t PTypeBindAck) or alter_context_resp.

@@ -282,3 +282,16 @@ func TestOutputBound(t *testing.T) {
 		t.Fatalf("%d bytes queued", c.p.Available())
 	}
 }
+
+func TestLen(t *testing.T) {
+	bd, _ := DecodeBind(Header(unhexT(t, goldenBind)))
+	if n := len(bd.Append(nil, PTypeBind)); n != bd.Len() {
+		t.Fatalf("bind: Append %d, Len %d", n, bd.Len())
+	}
+	for _, sec := range []string{"", `\PIPE\srvsvc`, `\PIPE\x`, `\PIPE\wkssvc`} {
+		a := BindAck{SecAddr: sec, Results: make([]ContextResult, 2)}
+		if n := len(a.Append(nil, PTypeBindAck)); n != a.Len() {
+			t.Fatalf("bind_ack %q: Append %d, Len %d", sec, n, a.Len())
+		}
+	}
+}
