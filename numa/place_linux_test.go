@@ -146,7 +146,7 @@ func TestAllocLive(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.Policy != "bind:"+strconv.Itoa(n.ID) || e.Pages[n.ID] != pages || len(e.Pages) != 1 {
+		if e.Policy != "bind:"+strconv.Itoa(n.ID) || e.Pages[n.ID] < pages || len(e.Pages) != 1 {
 			t.Errorf("numa_maps: %s", e.Line)
 		}
 		t.Logf("node %d: %d pages, get_mempolicy %s %v, numa_maps %q", n.ID, len(where), ModeName(mode), nodes, e.Line)

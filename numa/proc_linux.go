@@ -55,14 +55,20 @@ func CurrentCPU() (int, error) {
 
 // NumaMapsEntry is one mapping's line of /proc/self/numa_maps.
 type NumaMapsEntry struct {
-	Addr   uintptr
-	Policy string      // "default", "bind:1", "interleave:0-1", ...
-	Pages  map[int]int // node -> pages present there (the N<node>=<pages> fields)
-	Line   string
+	Start, End uintptr     // the mapping (VMA), from /proc/self/maps
+	Policy     string      // "default", "bind:1", "interleave:0-1", ...
+	Pages      map[int]int // node -> pages present there (the N<node>=<pages> fields)
+	Line       string
 }
 
-// NumaMaps finds the mapping that starts at addr in /proc/self/numa_maps.
+// NumaMaps finds the mapping that contains addr in /proc/self/numa_maps. The
+// kernel merges adjacent anonymous mappings with the same policy into one
+// VMA, so the entry may start before addr and cover more than one Alloc.
 func NumaMaps(addr uintptr) (NumaMapsEntry, error) {
+	start, end, err := mappingOf(addr)
+	if err != nil {
+		return NumaMapsEntry{}, err
+	}
 	f, err := os.Open("/proc/self/numa_maps")
 	if err != nil {
 		return NumaMapsEntry{}, err
@@ -76,10 +82,10 @@ func NumaMaps(addr uintptr) (NumaMapsEntry, error) {
 			continue
 		}
 		a, err := strconv.ParseUint(fs[0], 16, 64)
-		if err != nil || uintptr(a) != addr {
+		if err != nil || uintptr(a) != start {
 			continue
 		}
-		e := NumaMapsEntry{Addr: addr, Policy: fs[1], Pages: map[int]int{}, Line: sc.Text()}
+		e := NumaMapsEntry{Start: start, End: end, Policy: fs[1], Pages: map[int]int{}, Line: sc.Text()}
 		for _, kv := range fs[2:] {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok || len(k) < 2 || k[0] != 'N' {
@@ -96,7 +102,34 @@ func NumaMaps(addr uintptr) (NumaMapsEntry, error) {
 	if err := sc.Err(); err != nil {
 		return NumaMapsEntry{}, err
 	}
-	return NumaMapsEntry{}, fmt.Errorf("numa: no mapping at %#x in /proc/self/numa_maps", addr)
+	return NumaMapsEntry{}, fmt.Errorf("numa: no mapping at %#x in /proc/self/numa_maps", start)
+}
+
+// mappingOf is the [start, end) of the mapping that holds addr
+// (/proc/self/maps).
+func mappingOf(addr uintptr) (uintptr, uintptr, error) {
+	f, err := os.Open("/proc/self/maps")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		r, _, _ := strings.Cut(sc.Text(), " ")
+		lo, hi, ok := strings.Cut(r, "-")
+		if !ok {
+			continue
+		}
+		a, err1 := strconv.ParseUint(lo, 16, 64)
+		b, err2 := strconv.ParseUint(hi, 16, 64)
+		if err1 == nil && err2 == nil && uintptr(a) <= addr && addr < uintptr(b) {
+			return uintptr(a), uintptr(b), nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, err
+	}
+	return 0, 0, fmt.Errorf("numa: no mapping holds %#x", addr)
 }
 
 // ModeName names a memory policy mode as numa_maps does.

@@ -52,6 +52,9 @@ func vmExpect(t *testing.T) []expectNIC {
 	ents, _ := os.ReadDir("/sys/class/net")
 	for i := range nics {
 		for _, e := range ents {
+			if _, err := os.Stat(filepath.Join("/sys/class/net", e.Name(), "device")); err != nil {
+				continue // a VLAN shares its NIC's MAC
+			}
 			b, _ := os.ReadFile(filepath.Join("/sys/class/net", e.Name(), "address"))
 			if strings.TrimSpace(string(b)) == nics[i].mac {
 				nics[i].ifname = e.Name()
@@ -99,6 +102,16 @@ func TestVMTopology(t *testing.T) {
 		t.Logf("%s (%s, %s): sysfs node %d, QEMU node %d", nic.ifname, nic.mac, nic.addr, got, nic.node)
 		if got != nic.node {
 			t.Errorf("%s: node %d, want %d", nic.ifname, got, nic.node)
+		}
+	}
+	// Netdevs named by the script (VLANs over the NICs).
+	for _, kv := range strings.Fields(os.Getenv("NUMA_EXPECT_IF")) {
+		name, node, _ := strings.Cut(kv, "=")
+		want, _ := strconv.Atoi(node)
+		got, ok := topo.Interfaces[name]
+		t.Logf("%s: sysfs node %d (from lower_*), want %d", name, got, want)
+		if !ok || got != want {
+			t.Errorf("%s: node %d (present %v), want %d", name, got, ok, want)
 		}
 	}
 	found := 0
@@ -267,8 +280,9 @@ func TestVMChannels(t *testing.T) {
 							t.Fatalf("buffer page %d on node %d, want %d", i, n, want)
 						}
 					}
-					if r.maps.Pages[want] != size/page || len(r.maps.Pages) != 1 {
-						t.Errorf("numa_maps pages %v, want %d on N%d only", r.maps.Pages, size/page, want)
+					// (>=: the kernel may merge the buffer with a neighbour of the same policy)
+					if r.maps.Pages[want] < size/page || len(r.maps.Pages) != 1 {
+						t.Errorf("numa_maps pages %v, want %d or more on N%d only", r.maps.Pages, size/page, want)
 					}
 					if r.ring.skipped == "" {
 						checkRing(t, topo, want, r.ring)

@@ -61,9 +61,15 @@ for dev in \$(ls /sys/class/net | grep '^eth' | sort); do
   rdma link add "rxe_\$dev" type rxe netdev "\$dev"
   echo "\$dev: mac \$(cat /sys/class/net/\$dev/address) addr 10.77.\$i.1 device \$(readlink -f /sys/class/net/\$dev/device | sed 's#/sys/devices/##') rdma rxe_\$dev"
 done
+# VLANs (no device of their own: the node comes from lower_*)
+modprobe 8021q
+byaddr() { for d in /sys/class/net/*; do [ -e \$d/device ] && [ "\$(cat \$d/address)" = "\$1" ] && echo "\${d##*/}"; done; }
+ip link add link "\$(byaddr 52:54:00:00:01:01)" name vlan1 type vlan id 11
+ip link add link "\$(byaddr 52:54:00:00:00:ff)" name vlanu type vlan id 12
+echo "vlan1 on \$(byaddr 52:54:00:00:01:01), vlanu on \$(byaddr 52:54:00:00:00:ff)"
 echo "--- numa.test"
 cd "$REPO/numa"
-NUMA_VM=1 NUMA_EXPECT="$EXPECT" /softroce/bin/numa.test$flags
+NUMA_VM=1 NUMA_EXPECT="$EXPECT" NUMA_EXPECT_IF="vlan1=1 vlanu=-1" /softroce/bin/numa.test$flags
 SCRIPT
 )
 # Prepare through soft-RoCE's own prepare.sh, then boot from a private copy
