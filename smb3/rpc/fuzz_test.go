@@ -142,3 +142,55 @@ func TestSkipShareInfoArray(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestTruncation cuts every request stub short: each op must
+// notice (a fault), whatever the cut.
+func TestRequestTruncation(t *testing.T) {
+	var zero uint32
+	wks := &encoder{}
+	wks.ptr(true)
+	wks.wstr(`\\S`)
+	wks.u32(100)
+	disk := &encoder{}
+	disk.ptr(true)
+	disk.wstr(`\\S`)
+	disk.u32(0)
+	disk.u32(0)
+	disk.ptr(false)
+	disk.u32(0xFFFFFFFF)
+	disk.ptr(true)
+	disk.u32(0)
+	srv := &encoder{}
+	srv.ptr(true)
+	srv.wstr(`\\SMB3D`)
+	srv.u32(101)
+	for _, tc := range []struct {
+		name string
+		ifc  *iface
+		op   uint16
+		stub []byte
+	}{
+		{"NetrShareEnum", srvsvc, opNetrShareEnum, enumRequest(2, 0xFFFFFFFF, &zero)},
+		{"NetrShareEnumSticky", srvsvc, opNetrShareEnumSticky, enumRequest(1, 100, nil)},
+		{"NetrShareGetInfo", srvsvc, opNetrShareGetInfo, getInfoRequest("share", 2)},
+		{"NetrShareCheck", srvsvc, opNetrShareCheck, getInfoRequest(`C:\x`, 0)[:26]},
+		{"NetrServerGetInfo", srvsvc, opNetrServerGetInfo, srv.b},
+		{"NetrSessionEnum", srvsvc, opNetrSessionEnum, emptyEnumRequest(3, 10, true)},
+		{"NetrServerDiskEnum", srvsvc, opNetrServerDiskEnum, disk.b},
+		{"NetrWkstaGetInfo", wkssvc, opNetrWkstaGetInfo, wks.b},
+	} {
+		p := &Pipe{cfg: testConfig(true), ifc: tc.ifc}
+		d := &decoder{b: tc.stub}
+		tc.ifc.ops[tc.op](p, d, &encoder{})
+		if d.err != nil {
+			t.Fatalf("%s: whole stub: %v", tc.name, d.err)
+		}
+		for i := range len(tc.stub) {
+			d := &decoder{b: tc.stub[:i]}
+			tc.ifc.ops[tc.op](p, d, &encoder{})
+			if d.err == nil {
+				t.Fatalf("%s: %d of %d bytes decoded", tc.name, i, len(tc.stub))
+			}
+		}
+	}
+}
