@@ -38,6 +38,7 @@ test-gosmb2: build
 
 test-smbclient: build
 	test/smbclient/run.sh
+	test/smbclient/encrypt.sh
 
 test-hostile: build
 	test/hostile/idle-conns.sh 1000

@@ -163,7 +163,6 @@ func TestMaxConnections(t *testing.T) {
 // whenever events arrive while a client re-arms its notify, which clients
 // do after every completion.
 func TestChangeNotifyRearmRace(t *testing.T) {
-	knownBug(t, "BUG: data race on notifyWatch.filter between notifier.dispatch (n.mu only) and notifyWatchFor (w.mu); see TestChangeNotifyRearmRace")
 	st := newServerTester(t)
 	c := st.login()
 	dir, s := c.create("", accessRead, fileOpen, optDirectory)

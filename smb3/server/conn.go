@@ -89,6 +89,7 @@ func newConn(s *Server, t transport.Conn) *conn {
 	}
 	c.memCond = sync.NewCond(&c.memMu)
 	t.SetMaxMessage(maxPreAuthMessage)
+	c.startAuthTimer()
 	return c
 }
 
@@ -109,6 +110,12 @@ func (e *ConnError) Unwrap() error { return e.Err }
 func connErr(reason string, err error) error { return &ConnError{Reason: reason, Err: err} }
 
 func (c *conn) serve() {
+	c.readLoop()
+}
+
+// startAuthTimer drops the connection if no session authenticates in time.
+// Called by newConn, before any goroutine can close the connection.
+func (c *conn) startAuthTimer() {
 	c.authTimer = time.AfterFunc(c.srv.cfg.AuthTimeout, func() {
 		c.mu.Lock()
 		ok := c.authed
@@ -118,7 +125,6 @@ func (c *conn) serve() {
 			c.close(connErr("auth-timeout", nil))
 		}
 	})
-	c.readLoop()
 }
 
 // readLoop reads messages and processes them in arrival order: a chain runs
@@ -175,6 +181,7 @@ func (c *conn) close(err error) {
 		for _, r := range pend {
 			r.cancel()
 		}
+		c.srv.dropInProgress(c)
 		go func() {
 			c.inflight.Wait()
 			c.chMu.Lock()

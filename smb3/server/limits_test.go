@@ -233,7 +233,6 @@ func TestAuthTimeout(t *testing.T) {
 // life of the server, and one unauthenticated connection can create one per
 // credit, thousands, each holding an NTLM context.
 func TestHalfAuthenticatedSessionsReleased(t *testing.T) {
-	knownBug(t, "BUG: in-progress sessions leak: never removed when the connection closes, unbounded per connection; see TestHalfAuthenticatedSessionsReleased")
 	st := newServerTester(t)
 	base := st.srv.NumSessions()
 	var wg sync.WaitGroup
@@ -269,7 +268,6 @@ func TestHalfAuthenticatedSessionsReleased(t *testing.T) {
 		t.Errorf("%d half-authenticated sessions left after their connections closed", n-base)
 	}
 }
-
 
 // TestCompoundLength: a chain of 64 requests is served; a longer one
 // disconnects.
@@ -333,7 +331,6 @@ func TestCompoundLength(t *testing.T) {
 // no synchronization between them: go test -race reports it, at random, in
 // the cleanup of any test that closes the server with a connection open.
 func TestCloseWithLiveConnections(t *testing.T) {
-	knownBug(t, "BUG: data race on conn.authTimer between conn.serve (write) and conn.close via Server.Close (read); see TestCloseWithLiveConnections")
 	for range 20 {
 		st := newServerTester(t)
 		for range 10 {

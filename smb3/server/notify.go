@@ -214,7 +214,10 @@ func (n *notifier) dispatch(wd int32, mask uint32, name string) {
 	}
 	rel := joinRel(d.rel, name)
 	for w := range d.watchers {
-		if w.filter&filter == 0 {
+		w.mu.Lock()
+		wf := w.filter
+		w.mu.Unlock()
+		if wf&filter == 0 {
 			continue
 		}
 		r := strings.TrimPrefix(rel, w.root)

@@ -153,6 +153,10 @@ func (c *conn) runChain(reqs []*request, inline bool) (handedOff bool, err error
 		c.unregister(r)
 		start = run.starts[len(run.starts)-1]
 		if status == statusNoResponse {
+			if r.after != nil {
+				// No response, but its consequence (a disconnect) stands.
+				defer r.after()
+			}
 			run.out = run.out[:start]
 			run.starts = run.starts[:len(run.starts)-1]
 			run.reqs = run.reqs[:len(run.reqs)-1]

@@ -169,6 +169,10 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 		return handleBinding(r, st, out)
 	}
 	if r.hdr.SessionID() == 0 {
+		if srv.pendingLogons(c) >= maxPendingLogons {
+			srv.reject("too-many-pending-logons", "remote", c.t.RemoteAddr().String())
+			return out, wire.StatusInsufficientResources
+		}
 		sess = srv.newSession(c)
 		isNew = true
 		sess.mu.Lock()
@@ -316,6 +320,43 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 		c.log.Info("session established", "user", sess.user, "session", sess.id, "guest", sess.guest, "signing", sess.signReq, "encrypt", sess.encrypt)
 	}
 	return wire.AppendSessionSetupResponse(out, flags, tok), wire.StatusSuccess
+}
+
+// dropInProgress removes the sessions whose first logon was still in
+// progress on c when it closed (they were never bound to any channel).
+func (s *Server) dropInProgress(c *conn) {
+	s.mu.Lock()
+	var drop []*session
+	for _, x := range s.sessions {
+		x.mu.Lock()
+		if x.state == sessInProgress && x.authConn == c && x.signer == nil {
+			drop = append(drop, x)
+		}
+		x.mu.Unlock()
+	}
+	for _, x := range drop {
+		delete(s.sessions, x.id)
+	}
+	s.mu.Unlock()
+	s.stats.Sessions.Add(-int64(len(drop)))
+}
+
+// maxPendingLogons bounds the sessions one connection may have in the
+// middle of a logon.
+const maxPendingLogons = 4
+
+func (s *Server) pendingLogons(c *conn) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, x := range s.sessions {
+		x.mu.Lock()
+		if x.state == sessInProgress && x.authConn == c && x.signer == nil {
+			n++
+		}
+		x.mu.Unlock()
+	}
+	return n
 }
 
 func (s *Server) removeSession(sess *session) {

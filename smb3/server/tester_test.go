@@ -607,7 +607,6 @@ func (c *client) roundTrip(name string) {
 	}
 }
 
-
 // knownBug skips a test that shows a bug in the server, unless
 // SMB3D_RUN_BUGS is set (to check a fix).
 func knownBug(t testing.TB, why string) {

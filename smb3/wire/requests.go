@@ -164,7 +164,10 @@ type CreateContext struct {
 	Data []byte
 }
 
-// ParseCreateContexts walks a create context chain with bounds checks.
+// ParseCreateContexts walks a create context chain with bounds checks
+// (MS-SMB2 2.2.13.2): each context's name and data must lie inside that
+// context (up to its Next, or the end for the last one), the name after the
+// 16-byte header and the data 8-byte aligned, as Samba's parser requires.
 func ParseCreateContexts(b []byte) ([]CreateContext, error) {
 	var out []CreateContext
 	off := uint64(0)
@@ -172,13 +175,28 @@ func ParseCreateContexts(b []byte) ([]CreateContext, error) {
 		if !checkRange(off, 16, len(b)) {
 			return nil, ErrShort
 		}
-		c := b[off:]
-		next := uint64(le.Uint32(c))
-		name, err := slice(c, uint64(le.Uint16(c[4:])), uint64(le.Uint16(c[6:])))
+		next := uint64(le.Uint32(b[off:]))
+		end := uint64(len(b))
+		if next != 0 {
+			if next%8 != 0 || next < 16 || off+next > end {
+				return nil, ErrBadOffset
+			}
+			end = off + next
+		}
+		c := b[off:end]
+		nameOff, nameLen := uint64(le.Uint16(c[4:])), uint64(le.Uint16(c[6:]))
+		dataOff, dataLen := uint64(le.Uint16(c[10:])), uint64(le.Uint32(c[12:]))
+		if nameOff < 16 {
+			return nil, ErrBadOffset
+		}
+		name, err := slice(c, nameOff, nameLen)
 		if err != nil {
 			return nil, err
 		}
-		data, err := slice(c, uint64(le.Uint16(c[10:])), uint64(le.Uint32(c[12:])))
+		if dataLen > 0 && (dataOff%8 != 0 || dataOff < nameOff+nameLen) {
+			return nil, ErrBadOffset
+		}
+		data, err := slice(c, dataOff, dataLen)
 		if err != nil {
 			return nil, err
 		}
@@ -192,13 +210,7 @@ func ParseCreateContexts(b []byte) ([]CreateContext, error) {
 		if next == 0 {
 			break
 		}
-		if next%8 != 0 || next < 16 {
-			return nil, ErrBadOffset
-		}
 		off += next
-		if off >= uint64(len(b)) {
-			return nil, ErrBadOffset
-		}
 	}
 	return out, nil
 }
@@ -639,7 +651,16 @@ func (r OplockBreakAck) IsLease() bool      { return le.Uint16(r[h:]) == 36 }
 func (r OplockBreakAck) OplockLevel() uint8 { return r[h+2] }
 func (r OplockBreakAck) FileID() FileID     { return getFileID(r[h+8:]) }
 func (r OplockBreakAck) LeaseKey() (k [16]byte) {
-	copy(k[:], r[h+8:h+24])
+	if r.IsLease() {
+		copy(k[:], r[h+8:h+24])
+	}
 	return k
 }
-func (r OplockBreakAck) LeaseState() uint32 { return le.Uint32(r[h+24:]) }
+
+// LeaseState is the acknowledged lease state; 0 for an oplock break ack.
+func (r OplockBreakAck) LeaseState() uint32 {
+	if !r.IsLease() {
+		return 0
+	}
+	return le.Uint32(r[h+24:])
+}

@@ -17,14 +17,15 @@ import (
 
 // env is the server the tests talk to, fixed by TestMain.
 var env struct {
-	addr     string // host:port
-	share    string // share name
-	user     string
-	pass     string
-	shareDir string // local path of the share, "" when unknown (external server)
-	outside  string // a directory beside the share holding secretName, "" when unknown
-	external bool   // SMB3D_ADDR was given: not our process, not our share
-	server   *serverProc
+	addr      string // host:port
+	share     string // share name
+	user      string
+	pass      string
+	shareDir  string // local path of the share, "" when unknown (external server)
+	outside   string // a directory beside the share holding secretName, "" when unknown
+	secretDir string // the encrypt-data share "secret", "" when unknown
+	external  bool   // SMB3D_ADDR was given: not our process, not our share
+	server    *serverProc
 }
 
 const (
@@ -119,7 +120,8 @@ func startServer(tmp string) (*serverProc, error) {
 
 	env.shareDir = filepath.Join(tmp, "share")
 	env.outside = filepath.Join(tmp, "outside")
-	for _, d := range []string{env.shareDir, env.outside} {
+	env.secretDir = filepath.Join(tmp, "secret")
+	for _, d := range []string{env.shareDir, env.outside, env.secretDir} {
 		if err := os.Mkdir(d, 0o755); err != nil {
 			return nil, err
 		}
@@ -149,7 +151,10 @@ log level = info
 [%s]
 path = %s
 read only = no
-`, env.addr, users, env.share, env.shareDir)
+[secret]
+path = %s
+encrypt data = yes
+`, env.addr, users, env.share, env.shareDir, env.secretDir)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
