@@ -3,6 +3,7 @@ package server
 import (
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"smb3d/smb3/wire"
@@ -41,7 +42,6 @@ type durableState struct {
 	clientGUID   [16]byte
 	disconnected bool
 	timer        *time.Timer
-	resp         wire.CreateResponse // the original CREATE response, for replays
 }
 
 // disconnected reports whether o is a durable open whose connection is
@@ -152,14 +152,11 @@ func (r *request) durableCreate(st *chainState, out []byte) (_ []byte, _ wire.St
 		r.c.mu.Lock()
 		key := createKey{r.c.srv, r.c.clientGUID, d.createGUID}
 		r.c.mu.Unlock()
-		if _, busy := pendingCreates.LoadOrStore(key, r); !busy {
-			prev := r.after
-			r.after = func() {
-				if prev != nil {
-					prev()
-				}
-				pendingCreates.CompareAndDelete(key, r)
-			}
+		// The entry outlives the request; inFlight tells whether it is
+		// still pending (r.after would run already at the interim response).
+		createGUIDs.Store(key, &createEntry{req: r})
+		if createGUIDStores.Add(1)%256 == 0 {
+			sweepCreateGUIDs(r.c.srv)
 		}
 	}
 	if d.v2 && d.hasApp {
@@ -283,20 +280,27 @@ func (r *request) durableGrant(o *open, ctxs []wire.CreateContext, resp *wire.Cr
 		return nil
 	}
 	srv := r.c.srv
+	r.c.mu.Lock()
+	client := r.c.clientGUID
+	r.c.mu.Unlock()
 	srv.nodes.mu.Lock()
 	defer srv.nodes.mu.Unlock()
+	if d.v2 {
+		// Durable or not, the open answers replays of its CreateGuid.
+		if x, ok := createGUIDs.Load(createKey{srv, client, d.createGUID}); ok && x.(*createEntry).req == r {
+			e := x.(*createEntry)
+			e.o, e.resp = o, *resp
+			e.resp.Contexts = nil
+		}
+	}
 	if !(o.oplock == oplockBatch || o.lease != nil && o.lease.state&leaseH != 0) {
 		return nil
 	}
 	r.sess.mu.Lock()
 	user, domain := r.sess.user, r.sess.domain
 	r.sess.mu.Unlock()
-	r.c.mu.Lock()
-	client := r.c.clientGUID
-	r.c.mu.Unlock()
 	ds := &durableState{v2: d.v2, createGUID: d.createGUID, appID: d.appID, hasApp: d.hasApp, user: user, domain: domain, clientGUID: client}
-	ds.resp = *resp
-	ds.resp.Contexts = nil
+
 	o.dur = ds
 	if d.v1 {
 		ds.timeout = durableV1Timeout
@@ -399,9 +403,59 @@ type createKey struct {
 	createGUID [16]byte
 }
 
-// pendingCreates holds the durable v2 CREATEs still in progress (waiting
-// for breaks, say), so that a replay of one is told to retry later.
-var pendingCreates sync.Map // createKey -> *request
+// createEntry is the latest durable v2 CREATE of a CreateGuid: the request
+// while it runs, then the open it made and its response.
+// o and resp are guarded by the node table lock.
+type createEntry struct {
+	req  *request
+	o    *open
+	resp wire.CreateResponse
+}
+
+// createGUIDs answers replays (MS-SMB2 3.3.5.9.10): a replay of a CREATE
+// still in progress (waiting for breaks, say) is told to retry later, one
+// of a CREATE that is done gets its open back. Entries of closed opens and
+// failed CREATEs go when a replay finds them, or in a sweep.
+var (
+	createGUIDs      sync.Map // createKey -> *createEntry
+	createGUIDStores atomic.Int64
+)
+
+// sweepCreateGUIDs drops the entries of s whose CREATE failed or whose
+// open is closed.
+func sweepCreateGUIDs(s *Server) {
+	createGUIDs.Range(func(k, v any) bool {
+		key, e := k.(createKey), v.(*createEntry)
+		if key.srv != s {
+			return true
+		}
+		s.nodes.mu.Lock()
+		o := e.o
+		gone := o != nil && s.opens.get(o.id) != o
+		s.nodes.mu.Unlock()
+		if gone || o == nil && !e.req.inFlight() {
+			createGUIDs.CompareAndDelete(k, v)
+		}
+		return true
+	})
+}
+
+// inFlight reports whether r has not been answered yet: it is still in its
+// connection's tables of requests in progress.
+func (r *request) inFlight() bool {
+	c := r.c
+	c.reqMu.Lock()
+	defer c.reqMu.Unlock()
+	if c.byMsgID[r.hdr.MessageID()] == r {
+		return true
+	}
+	for _, x := range c.byAsync {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
 
 // durableReplay answers a replayed durable v2 CREATE (SMB2_FLAGS_REPLAY_
 // OPERATION, MS-SMB2 3.3.5.9.10): while the original is still in progress
@@ -416,23 +470,35 @@ func (r *request) durableReplay(st *chainState, out []byte, req wire.CreateReque
 	r.c.mu.Lock()
 	client := r.c.clientGUID
 	r.c.mu.Unlock()
-	if x, ok := pendingCreates.Load(createKey{srv, client, d.createGUID}); ok && x.(*request) != r {
-		return out, wire.StatusFileNotAvailable, true
-	}
-	srv.nodes.mu.Lock()
-	found := srv.opens.collect(func(o *open) bool {
-		return o.dur != nil && o.dur.v2 && o.dur.createGUID == d.createGUID && o.dur.clientGUID == client && !o.dur.disconnected
-	})
-	if len(found) == 0 {
-		srv.nodes.mu.Unlock()
+	key := createKey{srv, client, d.createGUID}
+	x, ok := createGUIDs.Load(key)
+	if !ok {
 		return out, 0, false
 	}
-	o := found[0]
+	e := x.(*createEntry)
+	if e.req == r {
+		return out, 0, false
+	}
+	srv.nodes.mu.Lock()
+	o := e.o
+	if o == nil {
+		srv.nodes.mu.Unlock()
+		if e.req.inFlight() {
+			return out, wire.StatusFileNotAvailable, true
+		}
+		createGUIDs.CompareAndDelete(key, x)
+		return out, 0, false
+	}
+	if srv.opens.get(o.id) != o || o.disconnected() {
+		srv.nodes.mu.Unlock()
+		createGUIDs.CompareAndDelete(key, x)
+		return out, 0, false
+	}
 	if o.sess != r.sess {
 		srv.nodes.mu.Unlock()
 		return out, wire.StatusAccessDenied, true
 	}
-	resp := o.dur.resp
+	resp := e.resp
 	resp.Contexts = nil
 	wantLease := req.RequestedOplockLevel() == oplockLease && d.lease != nil
 	if (o.lease != nil) != wantLease || o.lease != nil && d.lease.key != o.lease.id.key {
@@ -443,16 +509,19 @@ func (r *request) durableReplay(st *chainState, out []byte, req wire.CreateReque
 	if o.lease != nil {
 		resp.OplockLevel = oplockLease
 		resp.Contexts = append(resp.Contexts, wire.CreateContext{Name: ctxRqLs, Data: appendLeaseResponse(nil, o.lease)})
-		durable = o.lease.state&leaseH != 0
+		durable = o.dur != nil && o.lease.state&leaseH != 0
 	} else {
 		level := req.RequestedOplockLevel()
 		if level > o.oplock || level != oplockNone && level != oplockLevelII && level != oplockExclusive && level != oplockBatch {
 			level = o.oplock
 		}
 		resp.OplockLevel = level
-		durable = level == oplockBatch
+		durable = o.dur != nil && level == oplockBatch
 	}
-	timeout := o.dur.timeout
+	var timeout time.Duration
+	if o.dur != nil {
+		timeout = o.dur.timeout
+	}
 	srv.nodes.mu.Unlock()
 	if durable {
 		b := le.AppendUint32(nil, uint32(timeout/time.Millisecond))
