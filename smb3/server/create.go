@@ -113,7 +113,7 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 	// MS-SMB2 3.3.5.9 and MS-FSA 2.1.5.1: the checks in the order Windows
 	// applies them (smb2.create.gentest pins the order).
 	access := req.DesiredAccess()
-	if access&accessReservedMask != 0 || access == 0 || access == synchronize && req.CreateDisposition() != fileOpen {
+	if access&accessReservedMask != 0 || access == 0 {
 		return out, wire.StatusAccessDenied
 	}
 	if access&accessSystemSecurity != 0 {

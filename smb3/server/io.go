@@ -188,6 +188,14 @@ func handleWrite(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if len(data) == 0 {
 		return wire.AppendWriteResponse(out, 0), wire.StatusSuccess
 	}
+	if end := off + uint64(len(data)); end > 1<<40 {
+		// A file cannot outgrow its volume: a sparse write far past what
+		// the file system can hold is DISK_FULL, as on NTFS (sparse files
+		// on Linux would take it; smb2.rw.invalid).
+		if fsi, err := o.tree.share.fs.Statfs(); err == nil && end > fsi.TotalBlocks*uint64(fsi.BlockSize) {
+			return out, wire.StatusDiskFull
+		}
+	}
 	if r.c.srv.locks.conflicts(o, off, uint64(len(data)), true) {
 		return out, wire.StatusFileLockConflict
 	}
