@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -92,6 +93,7 @@ type Conn struct {
 	recv   slots
 	send   slots
 	log    func(msg string, args ...any)
+	debug  bool // per-message debug logs
 
 	// fixed once negotiated
 	maxSend     int // bytes per data transfer message sent, header included
@@ -159,6 +161,7 @@ func newConn(r Resources, opts Options, server bool) (*Conn, error) {
 	c.maxMsg.Store(int64(opts.MaxFragmentedSize))
 	lg := opts.Logger.With("transport", "smbdirect", "remote", r.Remote.String())
 	c.log = lg.Debug
+	c.debug = lg.Enabled(context.Background(), slog.LevelDebug)
 	if c.recv.n < 1 || c.send.n < 1 {
 		return nil, errors.New("smbdirect: no receive or send buffers")
 	}
@@ -379,6 +382,9 @@ func (c *Conn) reassembleLocked(d []byte, rem uint32) error {
 			c.msgs = append(c.msgs, append([]byte(nil), d...))
 			c.queued += len(d)
 			stats.msgRecv.Add(1)
+			if c.debug {
+				c.log("message in", "bytes", len(d), "send_credits", c.sendCredits, "granted", c.granted)
+			}
 			return nil
 		}
 		c.partial = append(make([]byte, 0, total), d...)
@@ -539,6 +545,10 @@ func (c *Conn) write(inv uint32, bufs [][]byte) error {
 	per := c.maxSend - DataOffset
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
+	if c.debug {
+		start := time.Now()
+		defer func() { c.log("message out", "bytes", total, "inv", inv != 0, "took", time.Since(start)) }()
+	}
 	for sent := 0; sent < total; {
 		n := min(per, total-sent)
 		h := DataHeader{RemainingDataLength: uint32(total - sent - n), DataLength: uint32(n)}
@@ -787,6 +797,10 @@ type pending struct {
 }
 
 func (c *Conn) rdma(descs []transport.BufferDescriptor, p []byte, write bool) error {
+	if c.debug {
+		start := time.Now()
+		defer func() { c.log("rdma", "write", write, "bytes", len(p), "descs", len(descs), "took", time.Since(start)) }()
+	}
 	if c.r.Pool == nil {
 		return errors.New("smbdirect: no RDMA buffer pool")
 	}
