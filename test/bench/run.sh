@@ -165,6 +165,8 @@ for r in $(seq 1 "$RUNS"); do
   SRC=/dev/shm/smb3d-bench-src.$$
   [ -f "$SRC" ] || head -c $((SIZE << 20)) /dev/urandom > "$SRC"
   PID[smb3bench]=${PID[smbd]} PORT[smb3bench]=${PORT[smbd]}
+  PROT=()  # smbclient protects its traffic as smb3bench does
+  case $SECFLAGS in *-encrypt*) PROT=(--client-protection=encrypt);; *-sign*) PROT=(--client-protection=sign);; esac
   for op in put get; do
     if [ $op = put ]; then
       wl=seqwrite-1M cmd="put $SRC smbclient.dat"
@@ -175,7 +177,7 @@ for r in $(seq 1 "$RUNS"); do
     fi
     t0=$(ticks "${PID[smbd]}"); read -r b0 a0 < <(busy); s0=$(date +%s.%N)
     ct=$( { TIMEFORMAT='%U %S'; time smbclient -s "$OUT/smbd/client.conf" //127.0.0.1/share -p "${PORT[smbd]}" \
-          -U "$USERN%$PASSW" -m SMB3 -c "$cmd" >/dev/null 2>>"$OUT/smbclient.err"; } 2>&1 )
+          -U "$USERN%$PASSW" -m SMB3 "${PROT[@]}" -c "$cmd" >/dev/null 2>>"$OUT/smbclient.err"; } 2>&1 )
     s1=$(date +%s.%N); sleep 0.2; t1=$(ticks "${PID[smbd]}"); read -r b1 a1 < <(busy)
     awk -v r="$r" -v w="$wl" -v s0="$s0" -v s1="$s1" -v sz="$SIZE" -v ct="$ct" -v t0="$t0" -v t1="$t1" \
       -v tck="$TCK" -v b0="$b0" -v b1="$b1" -v a0="$a0" -v a1="$a1" -v n="$NCPU" 'BEGIN { OFS = ","
