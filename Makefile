@@ -48,6 +48,7 @@ test-torture: build
 
 test-rdma:
 	test/soft-roce/run-tests.sh
+	test/numa/vm-test.sh
 
 # Each fuzz target briefly (FUZZTIME per target); CI runs them for 3 s each.
 FUZZTIME ?= 10s
