@@ -50,10 +50,10 @@ test-rdma:
 	test/soft-roce/run-tests.sh
 	test/numa/vm-test.sh
 
-# Each fuzz target briefly (FUZZTIME per target); CI runs them for 3 s each.
+# Each fuzz target briefly (FUZZTIME per target); CI runs them for 2 s each.
 FUZZTIME ?= 10s
 fuzz-ci:
-	$(MAKE) fuzz FUZZTIME=3s
+	$(MAKE) fuzz FUZZTIME=2s
 fuzz:
 	@for pkg in $$($(GO) list ./smb3/...); do \
 	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
