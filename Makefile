@@ -39,6 +39,7 @@ test-gosmb2: build
 test-smbclient: build
 	test/smbclient/run.sh
 	test/smbclient/encrypt.sh
+	test/smbclient/list-shares.sh
 
 test-hostile: build
 	test/hostile/idle-conns.sh 1000
