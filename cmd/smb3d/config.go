@@ -307,6 +307,10 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 				cur.CaseSensitive, err = boolVal()
 			case "comment":
 				cur.Comment = val
+			case "valid users":
+				for _, u := range strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' }) {
+					cur.ValidUsers = append(cur.ValidUsers, u)
+				}
 			default:
 				return nil, errf("unknown option %q in share [%s]", key, section)
 			}

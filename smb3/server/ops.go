@@ -2,6 +2,7 @@ package server
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -254,7 +255,7 @@ func (s *Server) Reload(shares []ShareConfig, users auth.UserStore) error {
 		if _, dup := next[key]; dup {
 			return fmt.Errorf("share %q defined twice", sc.Name)
 		}
-		if o := old[key]; o != nil && o.cfg == sc {
+		if o := old[key]; o != nil && reflect.DeepEqual(o.cfg, sc) {
 			next[key] = o
 			continue
 		}

@@ -32,6 +32,7 @@ type ShareConfig struct {
 	GuestOK       bool
 	CaseSensitive bool
 	Comment       string
+	ValidUsers    []string // when set, only these users may connect (case-insensitive)
 }
 
 // Config is the server configuration. Zero values take the defaults below.

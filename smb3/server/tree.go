@@ -1,6 +1,8 @@
 package server
 
 import (
+	"strings"
+
 	"smb3d/smb3/wire"
 )
 
@@ -45,6 +47,21 @@ func handleTreeConnect(r *request, st *chainState, out []byte) ([]byte, wire.Sta
 	sess.mu.Unlock()
 	if guest && !sh.ipc && !sh.cfg.GuestOK {
 		return out, wire.StatusAccessDenied
+	}
+	if len(sh.cfg.ValidUsers) > 0 && !sh.ipc {
+		sess.mu.Lock()
+		user := sess.user
+		sess.mu.Unlock()
+		ok := false
+		for _, u := range sh.cfg.ValidUsers {
+			if strings.EqualFold(u, user) {
+				ok = true
+			}
+		}
+		if !ok || guest {
+			r.c.srv.reject("not-a-valid-user", "share", sh.cfg.Name, "user", user)
+			return out, wire.StatusAccessDenied
+		}
 	}
 	encrypt := sh.cfg.EncryptData || r.c.srv.cfg.EncryptData
 	if sh.cfg.EncryptData && !canEncrypt {
