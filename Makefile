@@ -25,7 +25,7 @@ test: deps vet test-unit fuzz-ci test-gosmb2 test-smbclient test-hostile test-to
 test-quick: vet test-unit
 
 deps:
-	@scripts/deps.sh
+	@test/deps.sh
 
 vet:
 	CGO_ENABLED=0 $(GO) vet ./...

@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 for b in smbclient bc; do
-    command -v $b >/dev/null || { echo "bench-getput.sh: $b not found (scripts/deps.sh)" >&2; exit 3; }
+    command -v $b >/dev/null || { echo "bench-getput.sh: $b not found (test/deps.sh)" >&2; exit 3; }
 done
 DIR=${DIR:-$(mktemp -d /dev/shm/smb3d-bench.XXXXXX)}
 mkdir -p "$DIR"

@@ -73,7 +73,7 @@ case $PORT in ''|*[!0-9]*) echo "smbd.sh: bad port '$PORT'" >&2; exit 2;; esac
 
 SMBD=${SMBD:-/usr/sbin/smbd}
 for b in "$SMBD" smbpasswd testparm; do
-    command -v "$b" >/dev/null || { echo "smbd.sh: $b not found (run scripts/deps.sh)" >&2; exit 1; }
+    command -v "$b" >/dev/null || { echo "smbd.sh: $b not found (run test/deps.sh)" >&2; exit 1; }
 done
 if [ -f "$PIDF" ] && kill -0 "$(cat "$PIDF")" 2>/dev/null; then
     echo "smbd.sh: smbd already running from $DIR (pid $(cat "$PIDF")); stop it first" >&2

@@ -26,7 +26,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-command -v smbclient >/dev/null || { echo "list-shares.sh: smbclient not found (scripts/deps.sh)" >&2; exit 3; }
+command -v smbclient >/dev/null || { echo "list-shares.sh: smbclient not found (test/deps.sh)" >&2; exit 3; }
 
 WORK=$(mktemp -d /tmp/smb3d-list-shares.XXXXXX)
 chmod 755 "$WORK"

@@ -36,7 +36,7 @@ while [ $# -gt 0 ]; do
     shift
 done
 if [ -z "$SERVER" ]; then [ -n "$PORT" ] && SERVER=external || SERVER=smb3d; fi
-command -v smbclient >/dev/null || { echo "run.sh: smbclient not found (scripts/deps.sh)" >&2; exit 3; }
+command -v smbclient >/dev/null || { echo "run.sh: smbclient not found (test/deps.sh)" >&2; exit 3; }
 
 WORK=$(mktemp -d /tmp/smb3d-smbclient.XXXXXX)
 chmod 755 "$WORK"   # the server's share lives below it, and smbd serves it as USER

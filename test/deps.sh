@@ -6,7 +6,7 @@
 # missing packages. If another apt/dpkg run holds the lock (for example a provisioning
 # job logging to /tmp/apt-install.log, or $DEPS_APT_LOG), it waits for it instead of failing.
 #
-# Usage: scripts/deps.sh [-v]        -v: say what is installed and what is done
+# Usage: test/deps.sh [-v]        -v: say what is installed and what is done
 # Env:   DEPS_LOCK_WAIT=900          seconds to wait for another apt/dpkg run
 set -euo pipefail
 
