@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net/netip"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -420,7 +421,37 @@ func interfaceProvider(cfg *Config) func() ([]fscc.NetworkInterface, error) {
 		if err != nil {
 			return nil, err
 		}
-		cached, at = netif.ToFSCC(ifs), time.Now()
+		cached, at = listenedOnly(netif.ToFSCC(ifs), cfg.Listen), time.Now()
 		return cached, nil
 	}
+}
+
+// listenedOnly keeps the interface addresses the server listens on: a
+// client opens extra channels to the advertised addresses, so advertising
+// one without a listener only earns refused connections.
+func listenedOnly(ifs []fscc.NetworkInterface, listen []string) []fscc.NetworkInterface {
+	any4, any6 := false, false
+	ips := map[netip.Addr]bool{}
+	for _, l := range listen {
+		ap, err := netip.ParseAddrPort(l)
+		if err != nil {
+			continue
+		}
+		a := ap.Addr().Unmap()
+		switch {
+		case a.IsUnspecified() && a.Is4():
+			any4 = true
+		case a.IsUnspecified():
+			any6, any4 = true, true // [::] also takes IPv4 unless v6only
+		default:
+			ips[a] = true
+		}
+	}
+	var out []fscc.NetworkInterface
+	for _, i := range ifs {
+		if ips[i.Addr] || i.Addr.Is4() && any4 || i.Addr.Is6() && any6 {
+			out = append(out, i)
+		}
+	}
+	return out
 }

@@ -399,6 +399,9 @@ func handleEcho(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	return wire.AppendEmptyResponse(out), wire.StatusSuccess
 }
 
+// maxChannelsPerSession is how many connections one session may bind.
+const maxChannelsPerSession = 32
+
 // bindState is a session binding in progress on one connection.
 type bindState struct {
 	authCtx *auth.Context
@@ -462,6 +465,13 @@ func handleBinding(r *request, st *chainState, out []byte) ([]byte, wire.Status)
 		if falg != alg || fcipher != cipher {
 			return out, wire.StatusInvalidParameter
 		}
+	}
+	sess.mu.Lock()
+	nch := len(sess.conns)
+	sess.mu.Unlock()
+	if nch >= maxChannelsPerSession {
+		// Windows' limit (MS-SMB2 3.3.5.5: the server MAY limit channels).
+		return out, wire.StatusInsufficientResources
 	}
 	c.chMu.Lock()
 	if c.binds == nil {

@@ -3,6 +3,7 @@
 package netif
 
 import (
+	"net"
 	"net/netip"
 	"slices"
 	"unsafe"
@@ -24,8 +25,8 @@ func Discover(opts Options) ([]Interface, error) {
 	for _, l := range links {
 		a := l.Attrs()
 		named := slices.Contains(opts.Only, a.Name)
-		loop := a.Flags&unix.IFF_LOOPBACK != 0
-		if loop && !named || a.Flags&unix.IFF_UP == 0 {
+		loop := a.Flags&net.FlagLoopback != 0
+		if loop && !named || a.Flags&net.FlagUp == 0 {
 			// The loopback is advertised only when named (tests).
 			continue
 		}
