@@ -6,44 +6,78 @@ import (
 	"smb3d/smb3/wire"
 )
 
-// byteLock is one byte-range lock held by an open (MS-SMB2 3.3.5.14).
+// byteLock is one byte-range lock held by an open (MS-FSA 2.1.1.2,
+// ByteRangeLock). A zero-length lock is a point: it conflicts only with a
+// range that strictly contains its offset.
 type byteLock struct {
 	o         *open
 	off, len  uint64
 	exclusive bool
 }
 
-// lockTable holds the byte-range locks of every file node. Waiters for a
-// blocking lock sleep on the node's change channel.
+// lockWaiter is a blocking LOCK request waiting for its range
+// (MS-SMB2 3.3.5.14.2: the request goes async and completes when the
+// conflicting locks are released, the open is closed or it is cancelled).
+type lockWaiter struct {
+	l    byteLock
+	done chan wire.Status // buffered; written once, under lockTable.mu
+}
+
+// nodeLocks is the byte-range lock state of one file node.
+type nodeLocks struct {
+	held    []byteLock    // in the order granted
+	waiters []*lockWaiter // blocking requests, first come first served
+}
+
+// lockTable holds the byte-range locks of every file node. Everything in it
+// is owned by mu; waiters are resolved by whoever releases a lock (unlock or
+// close) while holding mu, so a release and the grants it enables are one
+// step.
 type lockTable struct {
-	mu      sync.Mutex
-	byNode  map[*fileNode][]byteLock
-	changed map[*fileNode]chan struct{}
+	mu     sync.Mutex
+	byNode map[*fileNode]*nodeLocks
 }
 
 func (t *lockTable) init() {
-	t.byNode = make(map[*fileNode][]byteLock)
-	t.changed = make(map[*fileNode]chan struct{})
+	t.byNode = make(map[*fileNode]*nodeLocks)
 }
 
-func overlaps(aOff, aLen, bOff, bLen uint64) bool {
-	if aLen == 0 || bLen == 0 {
+// rangesOverlap reports whether two lock ranges overlap, without
+// overflowing at the top of the 64-bit space (a lock may end at
+// 0xFFFFFFFFFFFFFFFF). Zero-length ranges are points: two points never
+// overlap, and a point overlaps a range only strictly inside it
+// (smb2.lock.zerobytelength: a 0-byte lock at 10 blocks [9,11) but not
+// [10,12)).
+func rangesOverlap(aOff, aLen, bOff, bLen uint64) bool {
+	switch {
+	case aLen == 0 && bLen == 0:
 		return false
+	case aLen == 0:
+		return aOff > bOff && aOff <= bOff+(bLen-1)
+	case bLen == 0:
+		return bOff > aOff && bOff <= aOff+(aLen-1)
 	}
-	return aOff < bOff+bLen && bOff < aOff+aLen
+	return aOff <= bOff+(bLen-1) && bOff <= aOff+(aLen-1)
 }
 
 // conflicts reports whether an I/O by o on [off, off+n) is blocked by a lock
 // (MS-FSA 2.1.4.10): exclusive locks of other opens block reads and writes;
-// shared locks block writes by anyone.
+// shared locks block writes by anyone, o included.
 func (t *lockTable) conflicts(o *open, off, n uint64, write bool) bool {
 	if n == 0 {
 		return false
 	}
+	if off+(n-1) < off {
+		n = -off // clamp at the end of the 64-bit space
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for _, l := range t.byNode[o.node] {
-		if !overlaps(off, n, l.off, l.len) {
+	nl := t.byNode[o.node]
+	if nl == nil {
+		return false
+	}
+	for _, l := range nl.held {
+		if l.len == 0 || !rangesOverlap(off, n, l.off, l.len) {
 			continue
 		}
 		if l.exclusive && l.o != o {
@@ -56,71 +90,121 @@ func (t *lockTable) conflicts(o *open, off, n uint64, write bool) bool {
 	return false
 }
 
-// canLock reports whether o may take the lock (caller holds t.mu).
-func (t *lockTable) canLock(o *open, off, n uint64, excl bool) bool {
-	for _, l := range t.byNode[o.node] {
-		if n == 0 && l.len == 0 {
+// grantable reports whether want may be granted beside the held locks
+// (MS-FSA 2.1.5.7): an exclusive lock conflicts with every overlapping lock,
+// the requester's own included; a shared lock conflicts only with the
+// exclusive locks of other opens, so a shared lock stacks on the open's own
+// exclusive one (smb2.lock.stacking).
+func grantable(held []byteLock, want byteLock) bool {
+	for _, l := range held {
+		if !rangesOverlap(want.off, want.len, l.off, l.len) {
 			continue
 		}
-		if !overlapsLock(off, n, l.off, l.len) {
-			continue
+		if want.exclusive {
+			return false
 		}
-		if excl || l.exclusive {
-			if !excl && l.o == o && !l.exclusive {
-				continue
-			}
+		if l.exclusive && l.o != want.o {
 			return false
 		}
 	}
 	return true
 }
 
-// overlapsLock treats zero-length locks as points for conflict purposes.
-func overlapsLock(aOff, aLen, bOff, bLen uint64) bool {
-	if aLen == 0 {
-		return bLen != 0 && aOff > bOff && aOff < bOff+bLen
+// node returns the state of n, creating it (caller holds t.mu).
+func (t *lockTable) node(n *fileNode) *nodeLocks {
+	nl := t.byNode[n]
+	if nl == nil {
+		nl = &nodeLocks{}
+		t.byNode[n] = nl
 	}
-	if bLen == 0 {
-		return bOff > aOff && bOff < aOff+aLen
-	}
-	return aOff < bOff+bLen && bOff < aOff+aLen
+	return nl
 }
 
-func (t *lockTable) notify(n *fileNode) {
-	if ch, ok := t.changed[n]; ok {
-		close(ch)
-		delete(t.changed, n)
+// tidy drops n's state once nothing is held or waiting (caller holds t.mu).
+func (t *lockTable) tidy(n *fileNode, nl *nodeLocks) {
+	if len(nl.held) == 0 && len(nl.waiters) == 0 {
+		delete(t.byNode, n)
 	}
 }
 
-func (t *lockTable) waitChan(n *fileNode) chan struct{} {
-	ch, ok := t.changed[n]
-	if !ok {
-		ch = make(chan struct{})
-		t.changed[n] = ch
+// grantWaiters grants, in arrival order, every waiting request that no
+// longer conflicts (caller holds t.mu). It returns the opens granted a lock.
+func (t *lockTable) grantWaiters(nl *nodeLocks) []*open {
+	var granted []*open
+	kept := nl.waiters[:0]
+	for _, w := range nl.waiters {
+		if grantable(nl.held, w.l) {
+			nl.held = append(nl.held, w.l)
+			w.done <- wire.StatusSuccess
+			granted = append(granted, w.l.o)
+			continue
+		}
+		kept = append(kept, w)
 	}
-	return ch
+	clear(nl.waiters[len(kept):])
+	nl.waiters = kept
+	return granted
 }
 
-// releaseOpen drops every lock o holds.
+// releaseOpen drops every lock o holds and fails its waiting requests with
+// STATUS_RANGE_NOT_LOCKED (smb2.lock.cancel: closing the handle of a pending
+// lock), then grants what the release unblocked.
 func (t *lockTable) releaseOpen(o *open) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
-	ls := t.byNode[o.node]
-	kept := ls[:0]
-	for _, l := range ls {
+	nl := t.byNode[o.node]
+	if nl == nil {
+		t.mu.Unlock()
+		return
+	}
+	kept := nl.held[:0]
+	for _, l := range nl.held {
 		if l.o != o {
 			kept = append(kept, l)
 		}
 	}
-	if len(kept) == 0 {
-		delete(t.byNode, o.node)
-	} else {
-		t.byNode[o.node] = kept
+	clear(nl.held[len(kept):])
+	nl.held = kept
+	ws := nl.waiters[:0]
+	for _, w := range nl.waiters {
+		if w.l.o == o {
+			w.done <- wire.StatusRangeNotLocked
+			continue
+		}
+		ws = append(ws, w)
 	}
-	if len(kept) != len(ls) {
-		t.notify(o.node)
+	clear(nl.waiters[len(ws):])
+	nl.waiters = ws
+	granted := t.grantWaiters(nl)
+	t.tidy(o.node, nl)
+	t.mu.Unlock()
+	t.afterGrant(granted)
+}
+
+// afterGrant runs what a granted lock implies outside t.mu: level II
+// oplocks and read leases beside the lock holder break to none.
+func (t *lockTable) afterGrant(granted []*open) {
+	for _, o := range granted {
+		if o.sess != nil {
+			o.sess.srv.breakReaders(o) // oplock.go
+		}
 	}
+}
+
+// cancelWaiter withdraws w. It returns the status w already got when a
+// release resolved it first, else STATUS_CANCELLED.
+func (t *lockTable) cancelWaiter(n *fileNode, w *lockWaiter) wire.Status {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if nl := t.byNode[n]; nl != nil {
+		for i, x := range nl.waiters {
+			if x == w {
+				nl.waiters = append(nl.waiters[:i], nl.waiters[i+1:]...)
+				t.tidy(n, nl)
+				return wire.StatusCancelled
+			}
+		}
+	}
+	return <-w.done
 }
 
 // handleLock is SMB2 LOCK (MS-SMB2 3.3.5.14).
@@ -134,101 +218,149 @@ func handleLock(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if replayed {
 		return wire.AppendEmptyResponse(out), wire.StatusSuccess
 	}
-	out, status = lockOrUnlock(r, o, req, out)
+	locks := req.Locks()
+	if locks[0].Flags&wire.LockFlagUnlock != 0 {
+		status = r.c.srv.locks.unlock(o, locks)
+	} else {
+		out, status = lockRanges(r, o, locks, out)
+	}
+	if status != wire.StatusSuccess {
+		return out, status
+	}
+	commit()
+	return wire.AppendEmptyResponse(out), wire.StatusSuccess
+}
+
+// lockFlagsValid reports whether flags are those of a lock element
+// (MS-SMB2 3.3.5.14.2): shared or exclusive, optionally fail-immediately.
+func lockFlagsValid(flags uint32) bool {
+	switch flags &^ wire.LockFlagFailImmediately {
+	case wire.LockFlagShared, wire.LockFlagExclusive:
+		return true
+	}
+	return false
+}
+
+// lockRangeValid is the MS-FSA 2.1.5.7 range check: "If (FileOffset +
+// Length - 1) wraps ... the operation MUST be failed with
+// STATUS_INVALID_LOCK_RANGE"; a zero length is a valid point anywhere.
+func lockRangeValid(e wire.LockElement) bool {
+	return e.Length == 0 || e.Offset+(e.Length-1) >= e.Offset
+}
+
+// unlock is MS-SMB2 3.3.5.14.1: the elements are unlocked in order, each
+// removing one lock of o with exactly that range (an exclusive one before a
+// shared one, smb2.lock.unlock). The first failure ends the request; the
+// unlocks before it stay done (smb2.lock.multiple-unlock).
+func (t *lockTable) unlock(o *open, els []wire.LockElement) wire.Status {
+	t.mu.Lock()
+	status := wire.StatusSuccess
+	removed := false
+	nl := t.byNode[o.node]
+	for _, e := range els {
+		if e.Flags != wire.LockFlagUnlock {
+			status = wire.StatusInvalidParameter
+			break
+		}
+		found := -1
+		if nl != nil {
+			for i, l := range nl.held {
+				if l.o == o && l.off == e.Offset && l.len == e.Length {
+					if found < 0 || l.exclusive && !nl.held[found].exclusive {
+						found = i
+					}
+				}
+			}
+		}
+		if found < 0 {
+			status = wire.StatusRangeNotLocked
+			break
+		}
+		nl.held = append(nl.held[:found], nl.held[found+1:]...)
+		removed = true
+	}
+	var granted []*open
+	if removed {
+		granted = t.grantWaiters(nl)
+		t.tidy(o.node, nl)
+	}
+	t.mu.Unlock()
+	t.afterGrant(granted)
+	return status
+}
+
+// tryLock grants every element or none (MS-SMB2 3.3.5.14.2: "If any lock
+// fails, the server MUST unlock any ranges locked as part of processing the
+// previous entries"). A lone blocking element that conflicts is queued and
+// returned as a waiter instead.
+func (t *lockTable) tryLock(o *open, els []wire.LockElement) (*lockWaiter, wire.Status) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	nl := t.node(o.node)
+	base := len(nl.held)
+	status := wire.StatusSuccess
+	var waiter *lockWaiter
+	for _, e := range els {
+		if !lockFlagsValid(e.Flags) || len(els) > 1 && e.Flags&wire.LockFlagFailImmediately == 0 {
+			// Only a lone lock may block (smb2.lock.valid-request).
+			status = wire.StatusInvalidParameter
+			break
+		}
+		if !lockRangeValid(e) {
+			status = wire.StatusInvalidLockRange
+			break
+		}
+		want := byteLock{o: o, off: e.Offset, len: e.Length, exclusive: e.Flags&wire.LockFlagExclusive != 0}
+		if !grantable(nl.held, want) {
+			status = wire.StatusLockNotGranted
+			if len(els) == 1 && e.Flags&wire.LockFlagFailImmediately == 0 {
+				waiter = &lockWaiter{l: want, done: make(chan wire.Status, 1)}
+				nl.waiters = append(nl.waiters, waiter)
+			}
+			break
+		}
+		nl.held = append(nl.held, want)
+	}
+	if status != wire.StatusSuccess {
+		clear(nl.held[base:])
+		nl.held = nl.held[:base]
+		t.tidy(o.node, nl)
+	}
+	return waiter, status
+}
+
+// lockRanges takes the request's locks; a lone blocking lock that conflicts
+// goes async and waits (MS-SMB2 3.3.4.2) until it is granted, its open
+// closes (STATUS_RANGE_NOT_LOCKED) or it is cancelled.
+func lockRanges(r *request, o *open, els []wire.LockElement, out []byte) ([]byte, wire.Status) {
+	t := &r.c.srv.locks
+	if len(els) == 1 && els[0].Flags&wire.LockFlagFailImmediately == 0 && !r.canGoAsync() {
+		// A blocking lock inside a compound cannot wait: try it once.
+		els = []wire.LockElement{{Offset: els[0].Offset, Length: els[0].Length, Flags: els[0].Flags | wire.LockFlagFailImmediately}}
+	}
+	w, status := t.tryLock(o, els)
 	if status == wire.StatusSuccess {
-		commit()
+		t.afterGrant([]*open{o})
+		return out, status
+	}
+	if w == nil {
+		return out, status
+	}
+	out = r.goAsync(out)
+	select {
+	case status = <-w.done:
+		// Granted (breaks already sent by the releaser) or the open closed.
+	case <-r.context().Done():
+		status = t.cancelWaiter(o.node, w)
 	}
 	return out, status
 }
 
-func lockOrUnlock(r *request, o *open, req wire.LockRequest, out []byte) ([]byte, wire.Status) {
-	locks := req.Locks()
-	t := &r.c.srv.locks
-	unlock := locks[0].Flags&wire.LockFlagUnlock != 0
-	for _, l := range locks {
-		switch l.Flags {
-		case wire.LockFlagShared, wire.LockFlagExclusive,
-			wire.LockFlagShared | wire.LockFlagFailImmediately, wire.LockFlagExclusive | wire.LockFlagFailImmediately:
-			if unlock {
-				return out, wire.StatusInvalidParameter
-			}
-		case wire.LockFlagUnlock:
-			if !unlock {
-				return out, wire.StatusInvalidParameter
-			}
-		default:
-			return out, wire.StatusInvalidParameter
-		}
-		if l.Length != 0 && l.Offset+l.Length-1 < l.Offset {
-			return out, wire.StatusInvalidLockRange
-		}
-	}
-	if unlock {
-		t.mu.Lock()
-		defer t.mu.Unlock()
-		for _, l := range locks {
-			ls := t.byNode[o.node]
-			found := false
-			for i, x := range ls {
-				if x.o == o && x.off == l.Offset && x.len == l.Length {
-					t.byNode[o.node] = append(ls[:i], ls[i+1:]...)
-					found = true
-					break
-				}
-			}
-			if !found {
-				return out, wire.StatusRangeNotLocked
-			}
-		}
-		t.notify(o.node)
-		return wire.AppendEmptyResponse(out), wire.StatusSuccess
-	}
-	// A lone blocking lock may wait; arrays are all-or-nothing and fail at once.
-	blocking := len(locks) == 1 && locks[0].Flags&wire.LockFlagFailImmediately == 0
-	for {
-		t.mu.Lock()
-		var taken []byteLock
-		failed := false
-		for _, l := range locks {
-			excl := l.Flags&wire.LockFlagExclusive != 0
-			if !t.canLock(o, l.Offset, l.Length, excl) {
-				failed = true
-				break
-			}
-			bl := byteLock{o: o, off: l.Offset, len: l.Length, exclusive: excl}
-			t.byNode[o.node] = append(t.byNode[o.node], bl)
-			taken = append(taken, bl)
-		}
-		if !failed {
-			t.mu.Unlock()
-			r.c.srv.breakReaders(o) // oplock.go
-			return wire.AppendEmptyResponse(out), wire.StatusSuccess
-		}
-		// Roll back what this request took.
-		ls := t.byNode[o.node]
-		ls = ls[:len(ls)-len(taken)]
-		t.byNode[o.node] = ls
-		if !blocking {
-			t.mu.Unlock()
-			return out, wire.StatusLockNotGranted
-		}
-		ch := t.waitChan(o.node)
-		t.mu.Unlock()
-		if !r.canGoAsync() {
-			return out, wire.StatusInternalError
-		}
-		out = r.goAsync(out)
-		ctx := r.context()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return out, wire.StatusCancelled
-		}
-		o.mu.Lock()
-		closed := o.closed
-		o.mu.Unlock()
-		if closed {
-			return out, wire.StatusRangeNotLocked
-		}
-	}
+// lockSeqAllOpens reports whether lock sequence numbers are checked on every
+// open of the connection, not only durable and resilient ones: MS-SMB2
+// 3.3.5.14, "if Connection.Dialect belongs to the SMB 3.x dialect family and
+// Connection.ServerCapabilities includes SMB2_GLOBAL_CAP_MULTI_CHANNEL"
+// (smb2.lock.replay_smb3_specification_multi).
+func (r *request) lockSeqAllOpens() bool {
+	return r.c.dialect >= wire.Dialect300 && r.c.dialect != wire.DialectWildcard && r.c.srv.cfg.Multichannel
 }
