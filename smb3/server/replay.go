@@ -71,7 +71,7 @@ func (r *request) lockSeqCheck(o *open, v uint32) (replayed bool, commit func())
 	r.c.srv.nodes.mu.Unlock()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	if !durable && !o.resilient {
+	if !durable && !o.resilient && !r.lockSeqAllOpens() {
 		return false, commit
 	}
 	num := uint8(v & 0xF)
