@@ -40,9 +40,9 @@ if [ "${SMBD_KSMBD:-1}" != 0 ]; then
   lib=/usr/lib/x86_64-linux-gnu/libnl-genl-3.so.200
   if [ -e "$lib" ]; then cp -L "$lib" "$BIN/lib/"
   else
-    deb=$(ls "$CACHE"/debs/libnl-genl-3-200_*.deb 2>/dev/null | head -1)
+    deb=$(ls "$CACHE"/debs/libnl-genl-3-200_*.deb 2>/dev/null | head -1 || true)
     [ -n "$deb" ] || (cd "$CACHE/debs" && apt-get download -q libnl-genl-3-200 >&2) || log "cannot download libnl-genl-3-200"
-    deb=$(ls "$CACHE"/debs/libnl-genl-3-200_*.deb 2>/dev/null | head -1)
+    deb=$(ls "$CACHE"/debs/libnl-genl-3-200_*.deb 2>/dev/null | head -1 || true)
     [ -z "$deb" ] || { rm -rf "$CACHE/run/libnl"; dpkg-deb -x "$deb" "$CACHE/run/libnl"; cp -L "$CACHE"/run/libnl/lib/x86_64-linux-gnu/libnl-genl-3.so.200* "$BIN/lib/" 2>/dev/null ||
       cp -L "$CACHE"/run/libnl/usr/lib/x86_64-linux-gnu/libnl-genl-3.so.200* "$BIN/lib/"; }
   fi
@@ -122,7 +122,7 @@ echo "smb3d moved by RDMA: read (client WRITE) ${rdmar:-0} bytes, written (clien
 
 if [ "${SMBD_KSMBD:-1}" != 0 ]; then
   echo "=== g. ksmbd over SMB-Direct (port 445), same workload"
-  rm -rf /tmp/share/*
+  rm -rf /tmp/share/*; chmod 777 /tmp/share   # ksmbd writes as the mapped user
   mkdir -p /etc/ksmbd
   printf '[global]\n\tbind interfaces only = no\n[share]\n\tpath = /tmp/share\n\tread only = no\n' > /etc/ksmbd/ksmbd.conf
   export LD_LIBRARY_PATH=/softroce/bin/lib
