@@ -1,0 +1,162 @@
+package server
+
+import (
+	"errors"
+	"strings"
+
+	"smb3d/smb3/auth"
+	"smb3d/smb3/crypt"
+	"smb3d/smb3/wire"
+)
+
+// maxChannelsPerSession is how many connections one session may bind.
+const maxChannelsPerSession = 32
+
+// bindState is a session binding in progress on one connection.
+type bindState struct {
+	authCtx *auth.Context
+	preauth crypt.PreauthHash
+}
+
+// handleBinding binds this connection as a new channel of an existing
+// session (MS-SMB2 3.3.5.5 with SMB2_SESSION_FLAG_BINDING, 3.3.5.5.3).
+func handleBinding(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
+	c := r.c
+	srv := c.srv
+	req := wire.SessionSetupRequest(r.msg)
+	sess := srv.lookupSession(r.hdr.SessionID())
+	if sess == nil {
+		return out, wire.StatusUserSessionDeleted
+	}
+	r.sess = sess
+	sess.mu.Lock()
+	valid := sess.state == sessValid
+	signer := sess.signer
+	sdialect := sess.dialect
+	guest := sess.guest || sess.anon
+	_, bound := sess.conns[c]
+	var firstConn *conn
+	for x := range sess.conns {
+		firstConn = x
+		break
+	}
+	sess.mu.Unlock()
+	// Responses to a binding request are signed with Session.SigningKey
+	// (MS-SMB2 3.3.4.1.1) when there is one.
+	if signer != nil && r.hdr.IsSigned() {
+		if !signer.Verify(r.msg) {
+			srv.reject("binding-bad-signature", "session", sess.id)
+			return out, wire.StatusAccessDenied
+		}
+		r.signNew = signer
+	}
+	c.mu.Lock()
+	dialect, guid, alg, cipher := c.dialect, c.clientGUID, c.signingAlg, c.cipherID
+	c.mu.Unlock()
+	if dialect < wire.Dialect300 || !srv.cfg.Multichannel {
+		return out, wire.StatusRequestNotAccepted
+	}
+	if !valid || guest {
+		return out, wire.StatusRequestNotAccepted
+	}
+	if !r.hdr.IsSigned() || signer == nil {
+		return out, wire.StatusAccessDenied
+	}
+	if sdialect != dialect {
+		return out, wire.StatusInvalidParameter
+	}
+	if firstConn != nil && firstConn != c {
+		firstConn.mu.Lock()
+		fguid, falg, fcipher := firstConn.clientGUID, firstConn.signingAlg, firstConn.cipherID
+		firstConn.mu.Unlock()
+		if dialect == wire.Dialect311 && fguid != guid {
+			return out, wire.StatusUserSessionDeleted
+		}
+		if falg != alg || fcipher != cipher {
+			return out, wire.StatusInvalidParameter
+		}
+	}
+	sess.mu.Lock()
+	nch := len(sess.conns)
+	sess.mu.Unlock()
+	if nch >= maxChannelsPerSession {
+		// Windows' limit (MS-SMB2 3.3.5.5: the server MAY limit channels).
+		return out, wire.StatusInsufficientResources
+	}
+	c.chMu.Lock()
+	if c.binds == nil {
+		c.binds = map[uint64]*bindState{}
+	}
+	b := c.binds[sess.id]
+	if b == nil {
+		if bound {
+			c.chMu.Unlock()
+			// Already a channel of this session: a re-bind is refused.
+			return out, wire.StatusRequestNotAccepted
+		}
+		b = &bindState{authCtx: auth.NewContext(srv.authCfg)}
+		c.mu.Lock()
+		b.preauth = c.preauth
+		c.mu.Unlock()
+		c.binds[sess.id] = b
+	}
+	c.chMu.Unlock()
+	if dialect == wire.Dialect311 {
+		b.preauth.Update(r.msg)
+	}
+	tok, done, err := b.authCtx.Step(req.SecurityBuffer())
+	if err != nil {
+		c.chMu.Lock()
+		delete(c.binds, sess.id)
+		c.chMu.Unlock()
+		srv.reject("binding-logon-failure", "err", err.Error())
+		if errors.Is(err, auth.ErrLogonFailure) {
+			return out, wire.StatusLogonFailure
+		}
+		return out, wire.StatusInvalidParameter
+	}
+	if !done {
+		if dialect == wire.Dialect311 {
+			r.hashResp = &b.preauth
+		}
+		return wire.AppendSessionSetupResponse(out, 0, tok), wire.StatusMoreProcessingRequired
+	}
+	c.chMu.Lock()
+	delete(c.binds, sess.id)
+	c.chMu.Unlock()
+	sess.mu.Lock()
+	sameUser := strings.EqualFold(sess.user, b.authCtx.User()) && strings.EqualFold(sess.domain, b.authCtx.Domain())
+	sess.mu.Unlock()
+	key := b.authCtx.SessionKey()
+	if !sameUser || key == nil || b.authCtx.IsGuest() {
+		return out, wire.StatusAccessDenied
+	}
+	var preauth []byte
+	if dialect == wire.Dialect311 {
+		preauth = b.preauth[:]
+	}
+	keys := crypt.DeriveKeys(uint16(dialect), key, preauth, cipher)
+	chSigner, err := crypt.NewSigner(alg, keys.Signing)
+	if err != nil {
+		return out, wire.StatusInternalError
+	}
+	sess.mu.Lock()
+	if sess.state != sessValid {
+		sess.mu.Unlock()
+		return out, wire.StatusUserSessionDeleted
+	}
+	sess.conns[c] = struct{}{}
+	var flags uint16
+	if sess.encrypt {
+		flags |= wire.SessionFlagEncrypt
+	}
+	sess.mu.Unlock()
+	c.addChannel(sess, chSigner)
+	r.signNew = chSigner
+	c.mu.Lock()
+	c.authed = true
+	c.mu.Unlock()
+	c.t.SetMaxMessage(int(max(srv.cfg.MaxWriteSize, srv.cfg.MaxTransactSize)) + 64<<10)
+	c.log.Info("channel bound", "session", sess.id, "user", sess.user)
+	return wire.AppendSessionSetupResponse(out, flags, tok), wire.StatusSuccess
+}
