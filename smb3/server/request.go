@@ -397,7 +397,11 @@ func (c *conn) checkSignature(r *request) wire.Status {
 		return wire.StatusAccessDenied
 	}
 	if !signer.Verify(r.msg) {
+		// MS-SMB2 3.3.5.2.4 fails the request with ACCESS_DENIED; a forged
+		// or corrupted message also ends the connection (issue 3), since
+		// nothing after it on this stream can be trusted.
 		c.srv.reject("bad-signature", "cmd", r.hdr.Command().String())
+		r.after = func() { c.close(connErr("bad-signature", nil)) }
 		return wire.StatusAccessDenied
 	}
 	return 0
