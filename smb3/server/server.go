@@ -94,8 +94,9 @@ type Server struct {
 	locks  lockTable
 	nextID atomic.Uint64
 
-	streamMu sync.Mutex // serializes read-modify-write of stream xattrs
-	notify   notifier
+	streamMu    sync.Mutex             // serializes read-modify-write of stream xattrs
+	heldDeletes map[nodeKey]heldDelete // files deleted while streams are open (stream_delete.go); nodes.mu
+	notify      notifier
 
 	stats   Stats
 	metrics metrics

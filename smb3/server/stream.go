@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"smb3d/smb3/vfs"
+	"smb3d/smb3/wire"
 )
 
 // fileHandle is what an open reads and writes: a file or directory of the
@@ -165,4 +166,31 @@ func findStream(f *vfs.File, stream string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// streamNameValid reports whether a stream name is one Windows accepts
+// (MS-FSCC 2.1.5.1): any characters but the separators '\', '/' and ':'
+// and NUL, at most 255 of them; control characters, wildcards and '"<>|'
+// are allowed in stream names (smb2.streams.names, names2).
+func streamNameValid(stream string) bool {
+	return len([]rune(stream)) <= 255 && !strings.ContainsAny(stream, "\\/:\x00")
+}
+
+// dirDataStream is the status of a CREATE naming a directory's default data
+// stream explicitly ("dir::$DATA"): a directory has none, so the open fails
+// with STATUS_NOT_A_DIRECTORY when a directory was asked for and
+// STATUS_FILE_IS_A_DIRECTORY otherwise (smb2.streams.dir). It is 0 for any
+// other name.
+func dirDataStream(raw []byte, opts uint32) wire.Status {
+	name, ok := decodeName(raw)
+	if !ok || !strings.ContainsRune(name, ':') {
+		return 0
+	}
+	if _, stream, ok := splitStream(name); !ok || stream != "" {
+		return 0
+	}
+	if opts&optDirectoryFile != 0 {
+		return wire.StatusNotADirectory
+	}
+	return wire.StatusFileIsADirectory
 }
