@@ -52,10 +52,8 @@ func parseCreateName(raw []byte) (string, string, wire.Status) {
 			return "", "", wire.StatusObjectNameInvalid
 		}
 	}
-	for _, ch := range stream {
-		if ch < 0x20 || strings.ContainsRune(`"*/<>?|\\`, ch) {
-			return "", "", wire.StatusObjectNameInvalid
-		}
+	if !streamNameValid(stream) { // stream.go
+		return "", "", wire.StatusObjectNameInvalid
 	}
 	return strings.Join(parts, "/"), stream, 0
 }
@@ -248,6 +246,9 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 			}
 			if isDir && opts&optNonDirectoryFile != 0 {
 				return out, wire.StatusFileIsADirectory
+			}
+			if st := dirDataStream(req.Name(), opts); isDir && st != 0 { // stream.go
+				return out, st
 			}
 			if !isDir && opts&optDirectoryFile != 0 {
 				return out, wire.StatusNotADirectory
