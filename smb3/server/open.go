@@ -198,6 +198,7 @@ func (s *Server) closeOpen(o *open) (vfs.Info, bool) {
 	if last {
 		delete(s.nodes.nodes, n.key)
 	}
+	del = s.holdDeleteForStreams(n, last, del) // stream_delete.go
 	s.nodes.mu.Unlock()
 	if doc && !last && n.deletePending {
 		s.notifyDeletePending(n)
