@@ -46,12 +46,12 @@ func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream s
 				delete(srv.nodes.nodes, key)
 			}
 		}
-		if n.deletePending {
+		if n.deletePending || srv.deleteHeld(key) { // stream_delete.go
 			drop()
 			srv.nodes.mu.Unlock()
 			return out, grantResult{}, wire.StatusDeletePending
 		}
-		in.conflict = false
+		in.conflict = srv.streamsDenyDelete(key, o) // stream_delete.go
 		for _, x := range n.opens {
 			if shareConflict(x, o.access, o.shareAc) {
 				in.conflict = true
