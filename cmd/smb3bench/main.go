@@ -110,7 +110,7 @@ func main() {
 	flag.StringVar(&o.file, "file", "bench.dat", "file (relative to the share) for the I/O ops")
 	flag.BoolVar(&o.sign, "sign", false, "sign every request")
 	flag.BoolVar(&o.encrypt, "encrypt", false, "encrypt every request")
-	flag.DurationVar(&o.duration, "duration", 0, "run time: the I/O ops loop over the file until it ends (randread default: size/bs reads)")
+	flag.DurationVar(&o.duration, "duration", 0, "run time: the I/O ops loop over the file and list repeats until it ends (randread default: size/bs reads)")
 	flag.DurationVar(&o.progress, "progress", 2*time.Second, "progress line interval on stderr (0: none)")
 	flag.StringVar(&o.csvPath, "csv", "", "append a CSV row to this file (header written when it is new)")
 	flag.StringVar(&o.label, "label", "", "label for the CSV row (e.g. the server's name)")
@@ -375,28 +375,34 @@ func runMeta(o *options, t *client.Tree) (*result, error) {
 	}), nil
 }
 
-// runList lists o.dir once: a listing is a sequence of dependent
-// QUERY_DIRECTORY calls (-bs bytes each). IOPS is entries per second; the
-// latency is that of the whole listing.
+// runList lists o.dir: a listing is a sequence of dependent QUERY_DIRECTORY
+// calls (-bs bytes each), so it runs in one worker, once, or again and
+// again until -duration ends. IOPS is entries per second; the latencies are
+// those of whole listings.
 func runList(o *options, t *client.Tree) (*result, error) {
 	o.depth = 1
-	var done atomic.Bool
+	var deadline time.Time
+	if o.duration > 0 {
+		deadline = time.Now().Add(o.duration)
+	}
+	first := true
 	return workers(o, func(w int, buf []byte) (int64, bool, error) {
-		if done.Swap(true) {
+		if !first && (deadline.IsZero() || time.Now().After(deadline)) {
 			return 0, false, nil
 		}
+		first = false
 		d, err := t.OpenDir(o.dir)
 		if err != nil {
 			return 0, false, err
 		}
 		defer d.Close()
 		n, err := d.ReadDir(o.bs, nil)
-		listed.Store(int64(n))
+		listed.Add(int64(n))
 		return 0, true, err
 	}), nil
 }
 
-// listed is the entry count of the last listing.
+// listed counts the entries of all listings.
 var listed atomic.Int64
 
 func runTCP(o *options) (*result, error) {

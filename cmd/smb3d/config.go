@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"smb3d/numa"
 	"smb3d/smb3/server"
 	"smb3d/smb3/wire"
 	"smb3d/transport/netif"
@@ -43,6 +44,7 @@ type Config struct {
 	ControlSocket   string
 	MetricsListen   string
 	RDMAListen      []string
+	NUMA            numa.Policy
 	LogLevel        slog.Level
 	Shares          []server.ShareConfig
 }
@@ -266,6 +268,12 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 					}
 					cfg.RDMAListen = append(cfg.RDMAListen, a)
 				}
+			case "numa":
+				p, e := numa.ParsePolicy(val)
+				if e != nil {
+					return nil, errf("numa: %v (use auto, off or a node number)", e)
+				}
+				cfg.NUMA = p
 			case "control socket":
 				cfg.ControlSocket = val
 			case "metrics listen":

@@ -23,6 +23,7 @@ import (
 	"syscall"
 	"time"
 
+	"smb3d/numa"
 	"smb3d/smb3/auth"
 	"smb3d/smb3/fscc"
 	"smb3d/smb3/server"
@@ -144,6 +145,12 @@ func run(cfg *Config, ready func(), confPath string) error {
 	}
 	if len(cfg.Shares) == 0 {
 		return errors.New("no shares configured")
+	}
+	if topo, err := numa.System(); err == nil {
+		if _, err := numa.NewPlacement(cfg.NUMA, topo); err != nil {
+			return fmt.Errorf("numa: %w", err)
+		}
+		log.Debug("numa", "nodes", len(topo.Nodes), "policy", cfg.NUMA.String())
 	}
 	srv, err := server.New(server.Config{
 		NetBIOSName:        cfg.ServerName,

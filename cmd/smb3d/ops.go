@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"smb3d/numa"
 	"smb3d/smb3/auth"
 	"smb3d/smb3/server"
 	"smb3d/transport/netif"
@@ -235,6 +236,14 @@ func diagCmd(args []string) error {
 		bad("no interface to advertise: FSCTL_QUERY_NETWORK_INTERFACE_INFO fails, clients stay on one channel")
 	} else if len(ifs) == 1 && rss == 0 && rdma == 0 {
 		bad("one interface without RSS or RDMA: Windows opens extra channels only to other interfaces, RSS-capable or RDMA-capable ones (set 'interfaces = IF;capability=RSS' if the NIC has several queues)")
+	}
+	fmt.Fprintln(w, "\nNUMA")
+	if topo, err := numa.System(); err != nil {
+		fmt.Fprintf(w, "  topology: %v\n", err)
+	} else if _, err := numa.NewPlacement(cfg.NUMA, topo); err != nil {
+		bad("numa: %v", err)
+	} else {
+		fmt.Fprintf(w, "  %d node(s); policy %v\n", len(topo.Nodes), cfg.NUMA)
 	}
 	fmt.Fprintln(w, "\nSMB-Direct (RDMA)")
 	if rdma == 0 {
