@@ -127,7 +127,11 @@ func (s *streamFile) Stat() (vfs.Info, error) {
 
 func (s *streamFile) ReadDir() ([]vfs.DirEntry, error) { return nil, syscall.ENOTDIR }
 
-func (s *streamFile) remove() error { return s.File.RemoveStream(s.stream) }
+func (s *streamFile) remove() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.File.RemoveStream(s.stream)
+}
 
 // splitStream separates "name:stream:type" (MS-FSCC 2.1.5.1). It returns
 // the stream name ("" for the default data stream) or ok=false for a
