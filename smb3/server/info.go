@@ -555,6 +555,9 @@ func (s *Server) setDeletePending(o *open, del bool) wire.Status {
 // rename renames or hard-links o's file to target (a share-relative name).
 func (s *Server) rename(o *open, target string, replace, link bool) wire.Status {
 	target = strings.TrimPrefix(target, `\`)
+	if o.node.stream || strings.HasPrefix(target, ":") {
+		return s.renameStream(o, target, replace, link) // stream_rename.go
+	}
 	newPath, newStream, status := parseCreateName(appendUTF16(nil, target))
 	if status != 0 {
 		return status
