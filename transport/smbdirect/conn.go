@@ -134,6 +134,7 @@ type Conn struct {
 	ctlDone  chan struct{}
 	released chan struct{}
 	closing  sync.Once
+	discs    sync.WaitGroup // Disconnect calls in flight, done before Release
 }
 
 var _ transport.RDMAConn = (*Conn)(nil)
@@ -242,7 +243,13 @@ func (c *Conn) failLocked(err error) {
 	}
 	close(c.dead)
 	c.broadcast()
-	go c.r.QP.Disconnect()
+	// not under mu (rdma_disconnect may take a while), and finished
+	// before Close releases the endpoint
+	c.discs.Add(1)
+	go func() {
+		defer c.discs.Done()
+		c.r.QP.Disconnect()
+	}()
 }
 
 // loop handles completions until Close.
@@ -972,7 +979,7 @@ func (c *Conn) errOr(def error) error {
 func (c *Conn) Close() error {
 	c.closing.Do(func() {
 		c.fail(ErrClosed)
-		c.r.QP.Disconnect()
+		c.discs.Wait()
 		c.cancel()
 		<-c.loopDone
 		<-c.ctlDone

@@ -111,6 +111,8 @@ func (ln *Listener) acceptLoop() {
 			stats.conns.Add(1)
 			select {
 			case ln.conns <- c:
+			case <-c.Done(): // ended before anyone accepted it
+				c.Close()
 			case <-ln.ctx.Done():
 				c.Close()
 			}

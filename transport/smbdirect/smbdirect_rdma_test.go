@@ -5,6 +5,7 @@ package smbdirect
 import (
 	"bytes"
 	"context"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -196,6 +197,179 @@ func TestRXE(t *testing.T) {
 		c.Close()
 	}
 	ln.Close()
+	if n, by := rdma.LiveObjects(); n != before {
+		t.Errorf("leaked rdma objects: %d (%v), %d before", n, by, before)
+	}
+	t.Logf("counters: %+v", Counters())
+}
+
+// rawClient speaks MS-SMBD by hand over the bindings, to be the peer a
+// correct client would not be.
+type rawClient struct {
+	ep  *rdma.Endpoint
+	pd  *rdma.PD
+	cq  *rdma.CQ
+	buf *rdma.Buffer
+	mr  *rdma.MR
+}
+
+func rawDial(t *testing.T, addr netip.AddrPort) *rawClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rc := &rawClient{}
+	var err error
+	fatal := func(err error) {
+		rc.close()
+		t.Fatal(err)
+	}
+	if rc.ep, err = rdma.Resolve(ctx, addr, nil); err != nil {
+		t.Fatal(err)
+	}
+	if rc.pd, err = rc.ep.Device().AllocPD(); err != nil {
+		fatal(err)
+	}
+	if rc.cq, err = rc.ep.Device().NewCQ(64, nil); err != nil {
+		fatal(err)
+	}
+	if err = rc.ep.CreateQP(rc.pd, rdma.QPConfig{SendCQ: rc.cq, RecvCQ: rc.cq}); err != nil {
+		fatal(err)
+	}
+	if rc.buf, err = rdma.Alloc(64<<10, -1); err != nil {
+		fatal(err)
+	}
+	if rc.mr, err = rc.pd.Register(rc.buf.Bytes(), rdma.AccessLocalWrite); err != nil {
+		fatal(err)
+	}
+	for i := range 4 {
+		if err = rc.ep.PostRecv(rdma.RecvWR{ID: uint64(i), SGL: []rdma.SGE{rc.mr.SGE(i*8192, 8192)}}); err != nil {
+			fatal(err)
+		}
+	}
+	if err = rc.ep.Connect(ctx, rdma.ConnParam{ResponderResources: 1, InitiatorDepth: 1, RetryCount: 7, RNRRetryCount: 7}); err != nil {
+		fatal(err)
+	}
+	return rc
+}
+
+func (rc *rawClient) send(b []byte) error {
+	copy(rc.mr.Bytes()[32<<10:], b)
+	return rc.ep.PostSend(rdma.SendWR{ID: 100, Op: rdma.OpSend, Flags: rdma.SendSignaled, SGL: []rdma.SGE{rc.mr.SGE(32<<10, len(b))}})
+}
+
+// recv returns the next message received, or nil when the connection
+// ended (a flushed receive).
+func (rc *rawClient) recv(t *testing.T) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	wc := make([]rdma.Completion, 1)
+	for {
+		if _, err := rc.cq.Wait(ctx, wc); err != nil {
+			t.Fatal("raw client:", err)
+		}
+		if wc[0].WRID == 100 {
+			continue
+		}
+		if wc[0].Err() != nil {
+			return nil
+		}
+		i := int(wc[0].WRID)
+		return append([]byte(nil), rc.mr.Bytes()[i*8192:i*8192+int(wc[0].ByteLen)]...)
+	}
+}
+
+// waitGone waits for the server to disconnect the raw client.
+func (rc *rawClient) waitGone(t *testing.T) {
+	t.Helper()
+	select {
+	case <-rc.ep.Done():
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not disconnect the peer")
+	}
+}
+
+func (rc *rawClient) close() {
+	if rc.ep != nil {
+		rc.ep.Close()
+	}
+	if rc.cq != nil {
+		rc.cq.Close()
+	}
+	if rc.mr != nil {
+		rc.mr.Close()
+	}
+	if rc.buf != nil {
+		rc.buf.Close()
+	}
+	if rc.pd != nil {
+		rc.pd.Close()
+	}
+}
+
+// Bad peers are refused, each on its own, while a good client connects
+// and talks; nothing is left behind.
+func TestRXEBadPeers(t *testing.T) {
+	before, _ := rdma.LiveObjects()
+	ip := os.Getenv("RXE_IP")
+	if ip == "" {
+		if os.Getenv("SOFTROCE_GUEST") != "" {
+			t.Fatal("RXE_IP not set in the soft-RoCE guest")
+		}
+		t.Skip("no RDMA device here (run in the soft-RoCE VM)")
+	}
+	ln, err := Listen(ip+":0", Options{NegotiateTimeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().(Addr).AddrPort
+	good := func() {
+		t.Helper()
+		srv, cli := dialRXE(t, ln)
+		go cli.WriteMessage([]byte("good"))
+		if string(readTimeout(t, srv)) != "good" {
+			t.Fatal("good client")
+		}
+		cli.Close()
+		srv.Close()
+	}
+	t.Run("silent", func(t *testing.T) {
+		rc := rawDial(t, addr)
+		defer rc.close()
+		good() // while the silent peer waits for its negotiate timeout
+		rc.waitGone(t)
+	})
+	t.Run("bad version", func(t *testing.T) {
+		rc := rawDial(t, addr)
+		defer rc.close()
+		rc.send(NegotiateRequestFields{0x200, 0x200, 10, 1364, 8192, 1 << 20}.Append(nil))
+		r := NegotiateResponse(rc.recv(t))
+		if r.Validate() != nil || r.Status() != StatusNotSupported {
+			t.Fatalf("response % x", []byte(r))
+		}
+		rc.waitGone(t)
+	})
+	t.Run("garbage negotiate", func(t *testing.T) {
+		rc := rawDial(t, addr)
+		defer rc.close()
+		rc.send([]byte("not a negotiate"))
+		rc.waitGone(t)
+	})
+	t.Run("no credit", func(t *testing.T) {
+		rc := rawDial(t, addr)
+		defer rc.close()
+		rc.send(NegotiateRequestFields{Version, Version, 1, 1364, 8192, 1 << 20}.Append(nil))
+		if r := NegotiateResponse(rc.recv(t)); r.Validate() != nil || r.CreditsGranted() != 1 {
+			t.Fatalf("response % x", []byte(r))
+		}
+		for range 3 {
+			rc.send(append(DataHeader{CreditsRequested: 1, DataLength: 8}.Append(nil), make([]byte, 8)...))
+		}
+		rc.waitGone(t)
+	})
+	good()
+	ln.Close()
+	time.Sleep(100 * time.Millisecond)
 	if n, by := rdma.LiveObjects(); n != before {
 		t.Errorf("leaked rdma objects: %d (%v), %d before", n, by, before)
 	}
