@@ -31,7 +31,7 @@ P1=$(freeport); P2=$(freeport)
 SPID1=$("$ROOT/test/peers/smbd.sh" --tmpfs $((SIZE * 3))m start "$OUT/smbd" "$P1" "$USERN" "$PASSW" | tail -1)
 mkdir -p "$OUT/smb3d/share"
 mount -t tmpfs -o size=$((SIZE * 3))m tmpfs "$OUT/smb3d/share"
-SPID2=$("$ROOT/test/peers/smb3d.sh" start "$OUT/smb3d" "$P2" "$USERN" "$PASSW" | tail -1)
+SPID2=$("$ROOT/test/peers/smb3d.sh" ${SMB3D_GLOBAL:+--global "$SMB3D_GLOBAL"} start "$OUT/smb3d" "$P2" "$USERN" "$PASSW" | tail -1)
 
 ticks() { # utime+stime+cutime+cstime of a pid and its children
   local t=0 p
