@@ -72,6 +72,7 @@ func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream s
 				f()
 			}
 			if !r.canGoAsync() {
+				srv.dropEmptyNode(key)
 				return out, grantResult{}, wire.StatusInternalError
 			}
 			out = r.goAsync(out)
@@ -80,6 +81,7 @@ func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream s
 				select {
 				case <-w:
 				case <-ctx.Done():
+					srv.dropEmptyNode(key)
 					return out, grantResult{}, wire.StatusCancelled
 				}
 			}
@@ -305,6 +307,16 @@ func (s *Server) renameSettled() {
 	for i := 0; i < 200 && renamesWoken.Load() > 0; i++ {
 		time.Sleep(250 * time.Microsecond)
 	}
+}
+
+// dropEmptyNode removes the node of key when it has no opens left (an open
+// that gave up while waiting for breaks).
+func (s *Server) dropEmptyNode(key nodeKey) {
+	s.nodes.mu.Lock()
+	if n := s.nodes.nodes[key]; n != nil && len(n.opens) == 0 {
+		delete(s.nodes.nodes, key)
+	}
+	s.nodes.mu.Unlock()
 }
 
 // disconnectedIn returns the disconnected durable opens that the breaks bs
