@@ -7,6 +7,7 @@ import (
 	"sync"
 	"syscall"
 
+	"smb3d/smb3/fscc"
 	"smb3d/smb3/vfs"
 	"smb3d/smb3/wire"
 )
@@ -198,3 +199,10 @@ func dirDataStream(raw []byte, opts uint32) wire.Status {
 	}
 	return wire.StatusFileIsADirectory
 }
+
+// fsStreamAttributes are FileFsAttributeInformation flags that go with
+// NTFS-like stream support (MS-FSCC 2.5.1): FILE_NAMED_STREAMS, and
+// FILE_CASE_SENSITIVE_SEARCH, which NTFS reports although it compares
+// names case-insensitively unless a caller asks otherwise (stream names
+// here always are; smb2.streams.names3 checks the flag first).
+const fsStreamAttributes = fscc.FileNamedStreams | fscc.FileCaseSensitiveSearch
