@@ -269,9 +269,7 @@ func queryFSInfo(o *open, class uint8, maxOut int) ([]byte, bool, wire.Status) {
 		full = v.Append(nil)
 	case fscc.FileFsAttributeInformation:
 		attrs := uint32(fscc.FileCasePreservedNames | fscc.FileUnicodeOnDisk | fscc.FileSupportsSparseFiles | fscc.FileSupportsExtendedAttributes | fscc.FilePersistentACLs)
-		if sh.cfg.CaseSensitive {
-			attrs |= fscc.FileCaseSensitiveSearch
-		}
+		attrs |= fsStreamAttributes // stream.go
 		if sh.cfg.ReadOnly {
 			attrs |= fscc.FileReadOnlyVolume
 		}
