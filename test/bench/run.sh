@@ -148,7 +148,7 @@ for r in $(seq 1 "$RUNS"); do
     # Metadata: creates in a fresh directory per run and channel count; stat and list the tree.
     for srv in $ORDER; do one "$srv" "$r" "create-$CREATES" "$ch" 16 -op create -files "$CREATES" -dir "new-r$r-c$ch"; done
     for srv in $ORDER; do one "$srv" "$r" "stat-$FILES" "$ch" 16 -op stat -files "$FILES" -dir tree; done
-    for srv in $ORDER; do one "$srv" "$r" "list-$FILES" "$ch" 1 -op list -bs 64K -dir tree; done
+    for srv in $ORDER; do one "$srv" "$r" "list-$FILES" "$ch" 1 -op list -bs 64K -dir tree -duration 1s; done
   done
   # The ceiling: raw loopback TCP in Go, 1 MiB writes, one and four connections.
   for ch in $CHANS; do
