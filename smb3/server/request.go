@@ -401,7 +401,12 @@ func (c *conn) checkSignature(r *request) wire.Status {
 		// or corrupted message also ends the connection (issue 3), since
 		// nothing after it on this stream can be trusted.
 		c.srv.reject("bad-signature", "cmd", r.hdr.Command().String())
-		r.after = func() { c.close(connErr("bad-signature", nil)) }
+		if r.hdr.Command() != wire.CmdSessionSetup {
+			// A binding or re-authentication signed with the session's
+			// key instead of this channel's is refused, not fatal
+			// (smb2.session.bind_negative_smb3signCtoH*).
+			r.after = func() { c.close(connErr("bad-signature", nil)) }
+		}
 		return wire.StatusAccessDenied
 	}
 	return 0

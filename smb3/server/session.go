@@ -28,25 +28,28 @@ type session struct {
 	dialect wire.Dialect
 	created time.Time
 
-	mu       sync.Mutex
-	state    sessionState
-	authCtx  *auth.Context
-	authConn *conn
-	preauth  crypt.PreauthHash
-	user     string
-	domain   string
-	guest    bool
-	anon     bool
-	key      []byte
-	keys     crypt.Keys
-	signer   crypt.Signer
-	enc, dec crypt.Cipher
-	signReq  bool
-	encrypt  bool
-	trees    map[uint32]*tree
-	nextTree uint32
-	conns    map[*conn]struct{}
-	nopens   int
+	mu sync.Mutex
+	// signAlg and cipher are those of the connection that established the
+	// session; a binding must match them (session_bind.go).
+	signAlg, cipher uint16
+	state           sessionState
+	authCtx         *auth.Context
+	authConn        *conn
+	preauth         crypt.PreauthHash
+	user            string
+	domain          string
+	guest           bool
+	anon            bool
+	key             []byte
+	keys            crypt.Keys
+	signer          crypt.Signer
+	enc, dec        crypt.Cipher
+	signReq         bool
+	encrypt         bool
+	trees           map[uint32]*tree
+	nextTree        uint32
+	conns           map[*conn]struct{}
+	nopens          int
 }
 
 func (s *Server) lookupSession(id uint64) *session {
@@ -187,12 +190,26 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 		if sess == nil {
 			return out, wire.StatusUserSessionDeleted
 		}
+		if ch := c.channel(sess.id); ch != nil && ch.signer != nil && !r.hdr.IsSigned() && r.encSess == nil && (sess.signingRequired() || sess.encryptData()) {
+			// MS-SMB2 3.3.5.2.4: a session that requires signing (or
+			// encryption) takes no unsigned re-authentication on a
+			// channel that has a key (smb2.session.bind_negative_*).
+			return out, wire.StatusAccessDenied
+		}
 		sess.mu.Lock()
 		if sess.state == sessExpired && sess.authCtx == nil {
 			// An expired session may re-authenticate.
 		}
 		if sess.authCtx == nil || sess.authConn != c {
 			if _, bound := sess.conns[c]; !bound && sess.state != sessInProgress {
+				// Not a channel of this connection. Windows and Samba
+				// sign the refusal with the session's key when the
+				// request was signed with it: smbtorture treats an
+				// unsigned answer as ACCESS_DENIED
+				// (smb2.session.bind_negative_*).
+				if signer := sess.signer; signer != nil && r.hdr.IsSigned() && r.encSess == nil && signer.Verify(r.msg) {
+					r.signNew = signer
+				}
 				sess.mu.Unlock()
 				return out, wire.StatusUserSessionDeleted
 			}
@@ -266,6 +283,7 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 		cipher, alg := c.cipherID, c.signingAlg
 		c.mu.Unlock()
 		sess.keys = crypt.DeriveKeys(uint16(c.dialect), key, preauth, cipher)
+		sess.signAlg, sess.cipher = alg, cipher
 		signer, err := crypt.NewSigner(alg, sess.keys.Signing)
 		if err != nil {
 			return out, wire.StatusInternalError

@@ -20,6 +20,10 @@ type bindState struct {
 
 // handleBinding binds this connection as a new channel of an existing
 // session (MS-SMB2 3.3.5.5 with SMB2_SESSION_FLAG_BINDING, 3.3.5.5.3).
+// The checks run in the order Windows applies them, which smbtorture's
+// smb2.session.bind_negative_* tests pin down: a mismatch of the signing
+// algorithm is reported before the dialect, the dialect before the cipher,
+// and the ClientGuid of the new connection is not compared at all.
 func handleBinding(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	c := r.c
 	srv := c.srv
@@ -32,49 +36,68 @@ func handleBinding(r *request, st *chainState, out []byte) ([]byte, wire.Status)
 	sess.mu.Lock()
 	valid := sess.state == sessValid
 	signer := sess.signer
-	sdialect := sess.dialect
+	sdialect, salg, scipher := sess.dialect, sess.signAlg, sess.cipher
 	guest := sess.guest || sess.anon
 	_, bound := sess.conns[c]
-	var firstConn *conn
-	for x := range sess.conns {
-		firstConn = x
-		break
-	}
 	sess.mu.Unlock()
-	// Responses to a binding request are signed with Session.SigningKey
-	// (MS-SMB2 3.3.4.1.1) when there is one.
-	if signer != nil && r.hdr.IsSigned() {
+	// "If the SMB2_SESSION_FLAG_BINDING bit is set ... and the request is
+	// not signed, the server MUST fail the request with
+	// STATUS_INVALID_PARAMETER" (a binding request is signed with
+	// Session.SigningKey, MS-SMB2 3.2.4.1.1).
+	if !r.hdr.IsSigned() || r.encSess != nil {
+		return out, wire.StatusInvalidParameter
+	}
+	if signer == nil {
+		if !valid {
+			return out, wire.StatusUserSessionDeleted
+		}
+		return out, wire.StatusNotSupported // guest and anonymous sessions have no key to bind with
+	}
+	if !bound && c.channel(sess.id) == nil {
+		// A channel of its own was verified by dispatch; a new one is
+		// signed with the session's key (MS-SMB2 3.3.5.2.4).
 		if !signer.Verify(r.msg) {
 			srv.reject("binding-bad-signature", "session", sess.id)
 			return out, wire.StatusAccessDenied
 		}
+	}
+	// Responses to a binding request are signed with Session.SigningKey
+	// (MS-SMB2 3.3.4.1.1) until the channel has its own key.
+	if c.channel(sess.id) == nil {
 		r.signNew = signer
 	}
 	c.mu.Lock()
-	dialect, guid, alg, cipher := c.dialect, c.clientGUID, c.signingAlg, c.cipherID
+	dialect, alg, cipher := c.dialect, c.signingAlg, c.cipherID
 	c.mu.Unlock()
+	// Windows: a session signed with AES-GMAC cannot gain a channel that
+	// signs otherwise (REQUEST_OUT_OF_SEQUENCE), and a GMAC connection
+	// cannot join a session signed otherwise (NOT_SUPPORTED); HMAC-SHA256
+	// and AES-CMAC mix.
+	if salg >= crypt.SigningAESGMAC && alg != salg {
+		return out, wire.StatusRequestOutOfSequence
+	}
+	if alg >= crypt.SigningAESGMAC && alg != salg {
+		return out, wire.StatusNotSupported
+	}
+	// "If Connection.Dialect is "2.0.2" or "2.1", or ... the server does
+	// not support multichannel, the server MUST fail the request with
+	// STATUS_REQUEST_NOT_ACCEPTED."
 	if dialect < wire.Dialect300 || !srv.cfg.Multichannel {
 		return out, wire.StatusRequestNotAccepted
 	}
-	if !valid || guest {
-		return out, wire.StatusRequestNotAccepted
+	if cipher != scipher {
+		return out, wire.StatusInvalidParameter
 	}
-	if !r.hdr.IsSigned() || signer == nil {
-		return out, wire.StatusAccessDenied
-	}
+	// "If Session.Connection.Dialect is not the same as Connection.Dialect,
+	// the server MUST fail the request with STATUS_INVALID_PARAMETER."
 	if sdialect != dialect {
 		return out, wire.StatusInvalidParameter
 	}
-	if firstConn != nil && firstConn != c {
-		firstConn.mu.Lock()
-		fguid, falg, fcipher := firstConn.clientGUID, firstConn.signingAlg, firstConn.cipherID
-		firstConn.mu.Unlock()
-		if dialect == wire.Dialect311 && fguid != guid {
-			return out, wire.StatusUserSessionDeleted
-		}
-		if falg != alg || fcipher != cipher {
-			return out, wire.StatusInvalidParameter
-		}
+	if !valid {
+		return out, wire.StatusUserSessionDeleted
+	}
+	if guest {
+		return out, wire.StatusNotSupported
 	}
 	sess.mu.Lock()
 	nch := len(sess.conns)

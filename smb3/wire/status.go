@@ -65,6 +65,7 @@ const (
 	StatusNetworkNameDeleted     Status = 0xC00000C9
 	StatusBadNetworkName         Status = 0xC00000CC
 	StatusRequestNotAccepted     Status = 0xC00000D0
+	StatusRequestOutOfSequence   Status = 0xC000042A
 	StatusNotSameDevice          Status = 0xC00000D4
 	StatusFileRenamed            Status = 0xC00000D5
 	StatusDirectoryNotEmpty      Status = 0xC0000101
@@ -134,7 +135,7 @@ var statusNames = map[Status]string{
 	StatusEACorruptError: "STATUS_EA_CORRUPT_ERROR", StatusPrivilegeNotHeld: "STATUS_PRIVILEGE_NOT_HELD",
 	StatusNotSameDevice: "STATUS_NOT_SAME_DEVICE", StatusInvalidDeviceState: "STATUS_INVALID_DEVICE_STATE",
 	StatusNotAReparsePoint: "STATUS_NOT_A_REPARSE_POINT", StatusObjectNameExists: "STATUS_OBJECT_NAME_EXISTS",
-	StatusRequestNotAccepted: "STATUS_REQUEST_NOT_ACCEPTED", StatusObjectPathInvalid: "STATUS_OBJECT_PATH_INVALID",
+	StatusRequestNotAccepted: "STATUS_REQUEST_NOT_ACCEPTED", StatusRequestOutOfSequence: "STATUS_REQUEST_OUT_OF_SEQUENCE", StatusObjectPathInvalid: "STATUS_OBJECT_PATH_INVALID",
 	StatusTooManyOpenedFiles: "STATUS_TOO_MANY_OPENED_FILES", StatusMediaWriteProtected: "STATUS_MEDIA_WRITE_PROTECTED",
 	StatusNameTooLong: "STATUS_NAME_TOO_LONG", StatusDiskQuotaExceeded: "STATUS_DISK_QUOTA_EXCEEDED",
 	StatusInvalidLockRange: "STATUS_INVALID_LOCK_RANGE", StatusFileForcedClosed: "STATUS_FILE_FORCED_CLOSED",
