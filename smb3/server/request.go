@@ -277,6 +277,14 @@ func (c *conn) sign(r *request, m []byte) {
 		return
 	}
 	signer := r.signNew
+	if signer == nil && r.sess == nil && r.hdr.IsSigned() && r.hdr.SessionID() != 0 {
+		// A session ended under this channel (a failed re-authentication):
+		// its USER_SESSION_DELETED is signed with the channel key it had
+		// (smb2.session.bind_invalid_auth).
+		if ch := c.channel(r.hdr.SessionID()); ch != nil {
+			signer = ch.signer
+		}
+	}
 	if signer == nil {
 		if r.sess == nil {
 			return
@@ -284,11 +292,20 @@ func (c *conn) sign(r *request, m []byte) {
 		if !r.hdr.IsSigned() && !r.sess.signingRequired() {
 			return
 		}
-		ch := c.channel(r.sess.id)
-		if ch == nil || ch.signer == nil {
+		if ch := c.channel(r.sess.id); ch != nil {
+			signer = ch.signer
+		} else if r.hdr.IsSigned() {
+			// Not a channel of this connection (USER_SESSION_DELETED):
+			// signed with the session's key as Windows does, since a
+			// client that signed drops an unsigned answer
+			// (smb2.session.bind2).
+			r.sess.mu.Lock()
+			signer = r.sess.signer
+			r.sess.mu.Unlock()
+		}
+		if signer == nil {
 			return
 		}
-		signer = ch.signer
 	}
 	h := wire.Header(m)
 	h.SetFlags(h.Flags() | wire.FlagSigned)
