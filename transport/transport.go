@@ -108,3 +108,9 @@ type RDMAConn interface {
 	// Invalidate).
 	WriteMessageInvalidate(token uint32, bufs ...[]byte) error
 }
+
+// Releaser is implemented by connections that pool message buffers: the
+// server hands a message back once nothing refers to it any more.
+type Releaser interface {
+	Release(msg []byte)
+}

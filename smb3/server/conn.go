@@ -262,6 +262,7 @@ func (c *conn) receive(msg []byte) (handedOff bool, err error) {
 		c.inflight.Add(1)
 		handedOff, err := c.runChain(reqs, true)
 		c.inflight.Done()
+		c.release(msg)
 		return handedOff, err
 	}
 	o := c.ioOpen(reqs[0])
@@ -299,8 +300,16 @@ func (c *conn) receive(msg []byte) (handedOff bool, err error) {
 		if _, err := c.runChain(reqs, false); err != nil {
 			c.close(err)
 		}
+		c.release(msg)
 	}()
 	return false, nil
+}
+
+// release hands a message buffer back to a pooling transport.
+func (c *conn) release(msg []byte) {
+	if rl, ok := c.t.(transport.Releaser); ok {
+		rl.Release(msg)
+	}
 }
 
 // parallelIO reports whether a message is a lone READ or WRITE, which runs

@@ -83,7 +83,7 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("tcp: empty message")
 	}
-	buf := make([]byte, n)
+	buf := getBuf(int(n))
 	if _, err := io.ReadFull(c.r, buf); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
@@ -116,3 +116,38 @@ func (c *Conn) LocalAddr() net.Addr  { return c.c.LocalAddr() }
 func (c *Conn) RemoteAddr() net.Addr { return c.c.RemoteAddr() }
 func (c *Conn) Caps() transport.Caps { return 0 }
 func (c *Conn) Name() string         { return "tcp" }
+
+// Large message buffers are pooled by power-of-two size class, so a stream
+// of 1-8 MiB WRITEs does not allocate (and zero) a buffer per message.
+const minPooled = 64 << 10
+
+var bufPools [25]sync.Pool // classes 2^16 .. 2^24
+
+func class(n int) int {
+	c := 16
+	for 1<<c < n {
+		c++
+	}
+	return c
+}
+
+func getBuf(n int) []byte {
+	if n < minPooled {
+		return make([]byte, n)
+	}
+	c := class(n)
+	if b, ok := bufPools[c].Get().(*[]byte); ok {
+		return (*b)[:n]
+	}
+	return make([]byte, n, 1<<c)
+}
+
+// Release returns a buffer from ReadMessage for reuse once the server is
+// done with the message (and everything that points into it).
+func (c *Conn) Release(b []byte) {
+	if cap(b) < minPooled || cap(b)&(cap(b)-1) != 0 || cap(b) > 1<<24 {
+		return
+	}
+	b = b[:cap(b)]
+	bufPools[class(cap(b))].Put(&b)
+}
