@@ -135,9 +135,10 @@ func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream s
 
 // breakForRename runs before o's file is renamed to target
 // (MS-FSA 2.1.5.15.12). Windows opens the target's parent directory for
-// the rename with a share mode that excludes delete, so an open of that
-// directory with DELETE access makes the rename fail with a sharing
-// violation (smb2.oplock.exclusive6, batch19/20). Otherwise handle caching
+// the rename asking for DELETE with a share mode that excludes delete, so
+// an open of that directory with DELETE access, or one that does not share
+// delete, makes the rename fail with a sharing violation
+// (smb2.oplock.exclusive6, batch19/20, smb2.rename). Otherwise handle caching
 // of the other leases on the file is broken, and the rename waits until
 // the holders acknowledged or closed their handles (smb2.lease.v2_rename,
 // rename_wait).
@@ -165,7 +166,9 @@ func (r *request) breakForRename(o *open, target string) wire.Status {
 				continue
 			}
 			for _, x := range n.opens {
-				if x.isDir && x.access&accessDelete != 0 {
+				// The rename's own open of the directory asks for DELETE
+				// and shares only read and write.
+				if x.isDir && shareConflict(x, accessDelete, shareRead|shareWrite) {
 					srv.nodes.mu.Unlock()
 					release()
 					renameBreaksSent.Delete(r)
