@@ -179,6 +179,12 @@ func (c *conn) close(err error) {
 		}
 		c.reqMu.Unlock()
 		for _, r := range pend {
+			if r.hdr.Command() == wire.CmdCreate && r.sess != nil && r.sess.otherChannel(c) {
+				// A CREATE waiting for breaks goes on while another channel
+				// of its session is alive: the client replays it there and
+				// gets its result (replay.go; smb2.replay.dhv2-pending2*).
+				continue
+			}
 			r.cancel()
 		}
 		c.srv.dropInProgress(c)

@@ -90,3 +90,17 @@ func (r *request) lockSeqCheck(o *open, v uint32) (replayed bool, commit func())
 		o.mu.Unlock()
 	}
 }
+
+// otherChannel reports whether a connection other than c is bound to s
+// (MS-SMB2 3.3.7.1: pending requests are not cancelled while the session
+// has another channel).
+func (s *session) otherChannel(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for x := range s.conns {
+		if x != c {
+			return true
+		}
+	}
+	return false
+}
