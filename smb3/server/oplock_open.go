@@ -76,14 +76,9 @@ func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream s
 				return out, grantResult{}, wire.StatusInternalError
 			}
 			out = r.goAsync(out)
-			ctx := r.context()
-			for _, w := range waits {
-				select {
-				case <-w:
-				case <-ctx.Done():
-					srv.dropEmptyNode(key)
-					return out, grantResult{}, wire.StatusCancelled
-				}
+			if !r.waitBreaks(waits) {
+				srv.dropEmptyNode(key)
+				return out, grantResult{}, wire.StatusCancelled
 			}
 			continue
 		}
@@ -310,6 +305,52 @@ func (s *Server) renameSettled() {
 	for i := 0; i < 200 && renamesWoken.Load() > 0; i++ {
 		time.Sleep(250 * time.Microsecond)
 	}
+}
+
+// waitBreaks waits for the breaks an open depends on. A CANCEL ends the
+// wait; the loss of the request's channel does not while the session has
+// another channel (MS-SMB2 3.3.7.1 with multichannel: the create completes,
+// and a replay on another channel finds it, smb2.replay.dhv2-pending2*).
+func (r *request) waitBreaks(waits []<-chan struct{}) bool {
+	ctx := r.context()
+	for _, w := range waits {
+		select {
+		case <-w:
+			continue
+		case <-ctx.Done():
+		}
+		select {
+		case <-r.c.done:
+		default:
+			return false // cancelled
+		}
+		if r.sess == nil || !r.sess.hasOtherChannel(r.c) {
+			return false
+		}
+		<-w // the break ends by acknowledgment, close or timeout
+	}
+	return true
+}
+
+// hasOtherChannel reports whether a connection other than c is bound to s
+// and still open.
+func (s *session) hasOtherChannel(c *conn) bool {
+	s.mu.Lock()
+	conns := make([]*conn, 0, len(s.conns))
+	for x := range s.conns {
+		if x != c {
+			conns = append(conns, x)
+		}
+	}
+	s.mu.Unlock()
+	for _, x := range conns {
+		select {
+		case <-x.done:
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // dropEmptyNode removes the node of key when it has no opens left (an open
