@@ -61,9 +61,10 @@ fuzz:
 	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	  done; done
 
-# Side-by-side benchmarks against Samba smbd (results in .cache/bench).
+# smb3d vs Samba smbd side by side (root: tmpfs mounts, useradd; ~8 min).
+# BENCHFLAGS=-q for a smoke run, -S/-E to sign/encrypt everything.
 bench: build
-	test/bench/run.sh
+	test/bench/run.sh $(BENCHFLAGS)
 
 clean:
 	rm -rf bin .cache/demo
