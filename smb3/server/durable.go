@@ -148,6 +148,11 @@ func (r *request) durableCreate(st *chainState, out []byte) (_ []byte, _ wire.St
 			return out, status, true
 		}
 	}
+	if d.v2 && !r.hdr.IsReplay() && r.c.srv.createGUIDInUse(r, d.createGUID) {
+		// 3.3.5.9.10: a CreateGuid that names an open is not reused
+		// without SMB2_FLAGS_REPLAY_OPERATION (smb2.replay.replay6).
+		return out, wire.StatusDuplicateObjectID, true
+	}
 	if d.v2 {
 		r.c.mu.Lock()
 		key := createKey{r.c.srv, r.c.clientGUID, d.createGUID}
@@ -291,6 +296,7 @@ func (r *request) durableGrant(o *open, ctxs []wire.CreateContext, resp *wire.Cr
 			e := x.(*createEntry)
 			e.o, e.resp = o, *resp
 			e.resp.Contexts = nil
+			replayByOpen.Store(o, e)
 		}
 	}
 	if !(o.oplock == oplockBatch || o.lease != nil && o.lease.state&leaseH != 0) {
@@ -410,6 +416,35 @@ type createEntry struct {
 	req  *request
 	o    *open
 	resp wire.CreateResponse
+	used atomic.Bool // a request used the open: replays get a new open
+}
+
+// replayByOpen finds the createEntry of an open (replayUsed).
+var replayByOpen sync.Map // *open -> *createEntry
+
+// replayUsed marks o as used by a request other than its CREATE: from then
+// on a replay of its CREATE is a new CREATE, as Windows does
+// (smb2.replay.replay6). Called by lookupOpen.
+func (s *Server) replayUsed(o *open) {
+	if x, ok := replayByOpen.Load(o); ok {
+		x.(*createEntry).used.Store(true)
+	}
+}
+
+// createGUIDInUse reports whether a live open of this client was created
+// with createGUID.
+func (s *Server) createGUIDInUse(r *request, createGUID [16]byte) bool {
+	r.c.mu.Lock()
+	client := r.c.clientGUID
+	r.c.mu.Unlock()
+	x, ok := createGUIDs.Load(createKey{s, client, createGUID})
+	if !ok {
+		return false
+	}
+	e := x.(*createEntry)
+	s.nodes.mu.Lock()
+	defer s.nodes.mu.Unlock()
+	return e.o != nil && s.opens.get(e.o.id) == e.o
 }
 
 // createGUIDs answers replays (MS-SMB2 3.3.5.9.10): a replay of a CREATE
@@ -435,6 +470,9 @@ func sweepCreateGUIDs(s *Server) {
 		s.nodes.mu.Unlock()
 		if gone || o == nil && !e.req.inFlight() {
 			createGUIDs.CompareAndDelete(k, v)
+			if o != nil {
+				replayByOpen.Delete(o)
+			}
 		}
 		return true
 	})
@@ -489,9 +527,10 @@ func (r *request) durableReplay(st *chainState, out []byte, req wire.CreateReque
 		createGUIDs.CompareAndDelete(key, x)
 		return out, 0, false
 	}
-	if srv.opens.get(o.id) != o || o.disconnected() {
+	if srv.opens.get(o.id) != o || o.disconnected() || e.used.Load() {
 		srv.nodes.mu.Unlock()
 		createGUIDs.CompareAndDelete(key, x)
+		replayByOpen.Delete(o)
 		return out, 0, false
 	}
 	if o.sess != r.sess {

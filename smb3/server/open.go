@@ -144,6 +144,7 @@ func (r *request) lookupOpen(st *chainState, id wire.FileID) (*open, wire.Status
 		return nil, wire.StatusFileClosed
 	}
 	st.fid, st.hasFid = id, true
+	r.c.srv.replayUsed(o) // durable.go: a used open no longer answers CREATE replays
 	return o, 0
 }
 
