@@ -95,3 +95,33 @@ func TestDurableContextCombinations(t *testing.T) {
 		t.Errorf("reconnect of an unknown handle: %v, want STATUS_OBJECT_NAME_NOT_FOUND", r.status)
 	}
 }
+
+// TestDurableV2Replay: a replayed durable v2 CREATE (same CreateGuid, with
+// SMB2_FLAGS_REPLAY_OPERATION) gets the original open back; the same
+// CreateGuid without the flag is STATUS_DUPLICATE_OBJECTID (MS-SMB2
+// 3.3.5.9.10).
+func TestDurableV2Replay(t *testing.T) {
+	st := newServerTester(t)
+	c := st.login()
+	guid := [16]byte{9, 8, 7, 6, 5, 4, 3, 2, 1}
+	dh2q := wire.CreateContext{Name: "DH2Q", Data: append(make([]byte, 16), guid[:]...)}
+	req := func() []byte {
+		return createWith(c, "replay.dat", tAccessAll, tDispOpenIf, tShareAll, tOplockBatch, []wire.CreateContext{dh2q})
+	}
+	r1 := doCreate(t, c, req())
+	if r1.status != wire.StatusSuccess || r1.oplock != tOplockBatch {
+		t.Fatalf("first CREATE: %v, oplock %#x", r1.status, r1.oplock)
+	}
+	if _, ok := r1.ctxs["DH2Q"]; !ok {
+		t.Fatalf("no DH2Q response: durable v2 not granted with a batch oplock")
+	}
+	replay := req()
+	le.PutUint32(replay[16:], le.Uint32(replay[16:])|wire.FlagReplayOperation)
+	r2 := doCreate(t, c, replay)
+	if r2.status != wire.StatusSuccess || r2.fid != r1.fid || r2.oplock != tOplockBatch {
+		t.Fatalf("replay: %v, %v oplock %#x; want the original %v with its batch oplock", r2.status, r2.fid, r2.oplock, r1.fid)
+	}
+	if r3 := doCreate(t, c, req()); r3.status != wire.StatusDuplicateObjectID {
+		t.Fatalf("CreateGuid reused without the replay flag: %v, want STATUS_DUPLICATE_OBJECTID", r3.status)
+	}
+}
