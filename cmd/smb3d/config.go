@@ -32,6 +32,7 @@ type Config struct {
 	MinProtocol     wire.Dialect
 	MaxProtocol     wire.Dialect
 	Multichannel    bool
+	SmbtortureFsctl bool             // Samba's test-only FSCTL_SMBTORTURE (smbd:FSCTL_SMBTORTURE); off by default
 	Interfaces      []netif.Override // "interfaces = IF;capability=RSS,speed=N" lines
 	InterfaceNames  []string
 	GuestOK         bool
@@ -229,6 +230,8 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 				cfg.MaxProtocol = d
 			case "multichannel", "server multi channel support":
 				cfg.Multichannel, err = boolVal()
+			case "smbtorture fsctl", "smbd:fsctl_smbtorture":
+				cfg.SmbtortureFsctl, err = boolVal()
 			case "interfaces":
 				for _, item := range strings.Fields(strings.Trim(val, `"`)) {
 					o, e := netif.ParseOverride(strings.Trim(item, `"`))

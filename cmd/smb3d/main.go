@@ -163,6 +163,7 @@ func run(cfg *Config, ready func(), confPath string) error {
 		MinDialect:         cfg.MinProtocol,
 		MaxDialect:         cfg.MaxProtocol,
 		Multichannel:       cfg.Multichannel,
+		SmbtortureFsctl:    cfg.SmbtortureFsctl,
 		AllowGuest:         cfg.GuestOK,
 		AllowAnonymous:     cfg.NullSessions,
 		MaxConnections:     cfg.MaxConnections,

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"smb3d/smb3/crypt"
@@ -54,6 +55,9 @@ type conn struct {
 	chMu     sync.Mutex
 	channels map[uint64]*channel
 	binds    map[uint64]*bindState // session bindings in progress
+	// tortureUnacked: FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT was received
+	// (channels.go); breaks sent here count as never acknowledged.
+	tortureUnacked atomic.Bool
 
 	// Memory budget: bytes of requests and expected responses in flight.
 	memMu   sync.Mutex
@@ -72,6 +76,7 @@ type conn struct {
 type channel struct {
 	sess   *session
 	signer crypt.Signer
+	seq    uint64 // binding order (channels.go)
 }
 
 func newConn(s *Server, t transport.Conn) *conn {
@@ -450,7 +455,7 @@ func (c *conn) channel(id uint64) *channel {
 func (c *conn) addChannel(s *session, signer crypt.Signer) {
 	c.chMu.Lock()
 	if c.channels != nil {
-		c.channels[s.id] = &channel{sess: s, signer: signer}
+		c.channels[s.id] = &channel{sess: s, signer: signer, seq: channelSeq.Add(1)}
 	}
 	c.chMu.Unlock()
 }

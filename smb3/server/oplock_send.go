@@ -3,6 +3,8 @@ package server
 import (
 	"sort"
 	"time"
+
+	"smb3d/smb3/wire"
 )
 
 // Break notifications take one path (MS-SMB2 3.3.4.6, 3.3.4.7): they are
@@ -33,12 +35,18 @@ func (s *Server) sendBreak(sess *session, msg []byte) {
 	if sess == nil {
 		return
 	}
-	sess.mu.Lock()
-	ts := make([]breakTarget, 0, len(sess.conns))
-	for c := range sess.conns {
+	// An oplock break (MS-SMB2 2.2.23.1) names the open: it goes first to
+	// the channel the open was created on (channels.go).
+	var fid wire.FileID
+	h := wire.Header(msg)
+	hasFid := len(msg) >= 64+24 && h.Command() == wire.CmdOplockBreak
+	if hasFid {
+		fid = wire.FileID{Persistent: le.Uint64(msg[64+8:]), Volatile: le.Uint64(msg[64+16:])}
+	}
+	var ts []breakTarget
+	for _, c := range sess.breakChannels(fid, hasFid) {
 		ts = append(ts, breakTarget{c, sess})
 	}
-	sess.mu.Unlock()
 	s.deliverBreak(ts, msg)
 }
 
@@ -56,11 +64,9 @@ func (s *Server) sendLeaseBreak(client [16]byte, sess *session, msg []byte) {
 	sort.SliceStable(sessions, func(i, j int) bool { return sessions[i].created.Before(sessions[j].created) })
 	var ts []breakTarget
 	for _, x := range sessions {
-		x.mu.Lock()
-		for c := range x.conns {
+		for _, c := range x.breakChannels(wire.FileID{}, false) {
 			ts = append(ts, breakTarget{c, x})
 		}
-		x.mu.Unlock()
 	}
 	keep := ts[:0]
 	for _, t := range ts {
@@ -73,11 +79,9 @@ func (s *Server) sendLeaseBreak(client [16]byte, sess *session, msg []byte) {
 	}
 	ts = keep
 	if sess != nil {
-		sess.mu.Lock()
-		for c := range sess.conns {
+		for _, c := range sess.breakChannels(wire.FileID{}, false) {
 			ts = append(ts, breakTarget{c, sess})
 		}
-		sess.mu.Unlock()
 	}
 	s.deliverBreak(ts, msg)
 }
@@ -99,13 +103,19 @@ func (s *Server) deliverBreak(ts []breakTarget, msg []byte) {
 			continue
 		}
 		dc, ok := t.c.t.(deliveryChecker)
-		if !ok || i == len(ts)-1 {
+		// A channel marked by FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT
+		// never acknowledges (channels.go).
+		forced := t.c.tortureUnacked.Load()
+		if !ok && !forced || i == len(ts)-1 {
 			return
 		}
 		rest := ts[i+1:]
 		timeout := breakDeliveryTimeout
 		go func() {
 			for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				if forced {
+					continue
+				}
 				if n, err := dc.Unacked(); err == nil && n == 0 {
 					return
 				}

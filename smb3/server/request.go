@@ -338,6 +338,9 @@ func (c *conn) dispatch(r *request, st *chainState, out []byte, start int) ([]by
 		st.sess, st.tree = nil, nil
 		st.hasFid = false
 	}
+	if o, status, ok := c.handleTortureIoctl(r, out); ok {
+		return o, status // channels.go: Samba's test-only FSCTL_SMBTORTURE, sent without a session
+	}
 	// Session.
 	if info.needSession || (cmd == wire.CmdSessionSetup && r.hdr.SessionID() != 0) || (cmd == wire.CmdEcho && r.hdr.SessionID() != 0 && r.hdr.IsSigned()) {
 		var sess *session
@@ -387,7 +390,9 @@ func (c *conn) dispatch(r *request, st *chainState, out []byte, start int) ([]by
 		r.tree = t
 		st.tree = t
 	}
-	return info.handle(r, st, out)
+	out, status := info.handle(r, st, out)
+	r.noteChannelUse(st, status) // channels.go
+	return out, status
 }
 
 // checkSignature verifies a signed request, and refuses an unsigned one when

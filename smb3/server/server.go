@@ -54,6 +54,7 @@ type Config struct {
 	AllowGuest         bool
 	AllowAnonymous     bool
 	Multichannel       bool
+	SmbtortureFsctl    bool          // Samba's test-only FSCTL_SMBTORTURE codes (smb2.multichannel blocks channels with them); off by default
 	MaxConnections     int           // 0: 4096
 	MaxOpensPerSession int           // 0: 65536
 	MaxConnMemory      int64         // bytes of requests and responses in flight per connection; 0: 64 MiB

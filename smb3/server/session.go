@@ -28,28 +28,30 @@ type session struct {
 	dialect wire.Dialect
 	created time.Time
 
-	mu sync.Mutex
+	mu       sync.Mutex
+	state    sessionState
+	authCtx  *auth.Context
+	authConn *conn
+	preauth  crypt.PreauthHash
+	user     string
+	domain   string
+	guest    bool
+	anon     bool
+	key      []byte
+	keys     crypt.Keys
+	signer   crypt.Signer
+	enc, dec crypt.Cipher
+	signReq  bool
+	encrypt  bool
+	trees    map[uint32]*tree
+	nextTree uint32
+	conns    map[*conn]struct{}
+	nopens   int
 	// signAlg and cipher are those of the connection that established the
 	// session; a binding must match them (session_bind.go).
 	signAlg, cipher uint16
-	state           sessionState
-	authCtx         *auth.Context
-	authConn        *conn
-	preauth         crypt.PreauthHash
-	user            string
-	domain          string
-	guest           bool
-	anon            bool
-	key             []byte
-	keys            crypt.Keys
-	signer          crypt.Signer
-	enc, dec        crypt.Cipher
-	signReq         bool
-	encrypt         bool
-	trees           map[uint32]*tree
-	nextTree        uint32
-	conns           map[*conn]struct{}
-	nopens          int
+	// openChan is the channel each open was created on (channels.go).
+	openChan map[wire.FileID]*conn
 }
 
 func (s *Server) lookupSession(id uint64) *session {
