@@ -7,6 +7,7 @@ import (
 	"context"
 	"net/netip"
 	"os"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,6 +77,10 @@ func TestRXE(t *testing.T) {
 	before, _ := rdma.LiveObjects()
 	ln, addr := rxeListen(t)
 	t.Logf("listening on %s", addr)
+	addrs, err := Addrs()
+	if err != nil || !slices.Contains(addrs, netip.MustParseAddr(os.Getenv("RXE_IP"))) {
+		t.Fatalf("Addrs() = %v, %v: no %s", addrs, err, os.Getenv("RXE_IP"))
+	}
 	srv, cli := dialRXE(t, ln)
 	srv2, cli2 := dialRXE(t, ln) // a bystander that must survive the abuse below
 

@@ -166,3 +166,24 @@ func FuzzNegotiate(f *testing.F) {
 		}
 	})
 }
+
+func TestParseAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.1":       "10.0.0.1:5445",
+		"10.0.0.1:445":   "10.0.0.1:445",
+		"":               "0.0.0.0:5445",
+		"*:445":          "0.0.0.0:445",
+		"[fd00::1]:5445": "[fd00::1]:5445",
+		"fd00::1":        "[fd00::1]:5445",
+	} {
+		got, err := ParseAddr(in)
+		if err != nil || got.String() != want {
+			t.Errorf("ParseAddr(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"host.example:445", "10.0.0.1:99999", "10.0.0.1:x"} {
+		if _, err := ParseAddr(bad); err == nil {
+			t.Errorf("ParseAddr(%q) accepted", bad)
+		}
+	}
+}
