@@ -20,6 +20,9 @@ type URingConfig struct {
 	Entries uint32
 	// NoSplice turns off SendFile (CapSendFile), for measurements.
 	NoSplice bool
+	// NoDirectSend sends every message through the ring, without first
+	// trying a non-blocking sendmsg from the writer, for measurements.
+	NoDirectSend bool
 	// DisableSetup lists io_uring setup flags (uring.Setup*) not to use,
 	// for measurements (uring.Config.Disable).
 	DisableSetup uint32

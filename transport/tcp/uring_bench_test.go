@@ -19,7 +19,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"smb3d/transport"
-	"smb3d/transport/tcp/uring"
 )
 
 // The READ stream benchmark: a client process (this test binary, re-run as
@@ -212,7 +211,7 @@ var streamVariants = []streamVariant{
 	{"netpoll", nil, false},
 	{"uring", &URingConfig{}, false},
 	{"uring-splice", &URingConfig{}, true},
-	{"uring-nodefer", &URingConfig{DisableSetup: uring.SetupDeferTaskrun}, false},
+	{"uring-ringonly", &URingConfig{NoDirectSend: true}, false},
 }
 
 func (v streamVariant) listen(b *testing.B) transport.Listener {

@@ -49,6 +49,12 @@ type URingConn struct {
 	max          atomic.Int64
 	closed       atomic.Bool
 	canSplice    bool
+	noDirect     bool
+
+	// Writers: the direct send, and the count of writes handed to the ring.
+	wmu        sync.Mutex
+	ringWrites int         // writes posted to the ring and not finished
+	broken     atomic.Bool // a send failed: the stream is cut
 
 	// Receive queue: filled by the loop, drained by the reader.
 	rmu     sync.Mutex
@@ -196,17 +202,75 @@ func (c *URingConn) write(w *writeReq) error {
 		writeReqPool.Put(w)
 		return errClosed
 	}
-	var err error
-	if c.loop.post(loopCmd{kind: cmdWrite, c: c, w: w}) {
+	err, posted := c.sendDirect(w)
+	if posted {
 		err = <-w.done
-	} else {
-		err = errClosed
+		c.wmu.Lock()
+		c.ringWrites--
+		c.wmu.Unlock()
+	}
+	if err != nil && err != errClosed {
+		c.broken.Store(true)
 	}
 	clear(w.bufs)
 	w.bufs = w.bufs[:0]
 	w.file, w.hdrSent = false, false
 	writeReqPool.Put(w)
 	return err
+}
+
+// sendDirect is the write fast path: when the ring has no write of this
+// connection queued or in flight, one non-blocking sendmsg from the calling
+// goroutine, as the netpoller transport does, spares the hand-over to the
+// ring's thread and back. What the socket does not take (it is full) goes to
+// the ring, which then owns the connection's writes until they are done.
+// Posting happens under wmu, so the ring gets writes in the order they
+// took it. posted means w went to the ring: wait for w.done.
+func (c *URingConn) sendDirect(w *writeReq) (err error, posted bool) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.broken.Load() {
+		return errClosed, false
+	}
+	if c.ringWrites > 0 || w.file || c.noDirect {
+		return c.postWrite(w)
+	}
+	for {
+		n, err := unix.SendmsgBuffers(c.fd, w.bufs, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		if err == unix.EINTR {
+			continue
+		}
+		if err == unix.EAGAIN {
+			n = 0 // the socket is full; n is -1 here
+		} else if err != nil {
+			return &net.OpError{Op: "write", Net: "tcp", Source: c.laddr, Addr: c.raddr, Err: os.NewSyscallError("sendmsg", err)}, false
+		}
+		if n == w.size {
+			return nil, false
+		}
+		// Keep what is left, in order, for the ring.
+		w.size -= n
+		for n > 0 {
+			if n >= len(w.bufs[0]) {
+				n -= len(w.bufs[0])
+				w.bufs[0] = nil
+				w.bufs = w.bufs[1:]
+				continue
+			}
+			w.bufs[0] = w.bufs[0][n:]
+			n = 0
+		}
+		return c.postWrite(w)
+	}
+}
+
+// postWrite hands w to the ring; c.wmu is held.
+func (c *URingConn) postWrite(w *writeReq) (error, bool) {
+	if !c.loop.post(loopCmd{kind: cmdWrite, c: c, w: w}) {
+		return errClosed, false
+	}
+	c.ringWrites++
+	return nil, true
 }
 
 // Close shuts the socket down at once (requests in flight end), and has the

@@ -96,6 +96,7 @@ func (l *URingListener) Accept() (transport.Conn, error) {
 	}
 	c := newURingConn(fd, laddr, raddr, l.canSplice)
 	c.loop = loop
+	c.noDirect = l.pool.cfg.NoDirectSend
 	loop.post(loopCmd{kind: cmdAdd, c: c})
 	return c, nil
 }
