@@ -436,11 +436,18 @@ func (c *Conn) grantableLocked() int {
 	return max(0, min(avail, want, 65535))
 }
 
+// mayUseCreditLocked reports whether a message granting g credits may be
+// sent now. MS-SMBD 3.1.5.1: the last send credit is not spent on a message
+// that leaves the peer without a credit, or the peer could never send the
+// grant we then need; it is spent when the message grants credits, or when
+// the peer already holds some to answer with.
+func (c *Conn) mayUseCreditLocked(g int) bool {
+	return c.sendCredits > 1 || c.sendCredits == 1 && (g > 0 || c.granted > 0)
+}
+
 // acquireLocked waits for a send buffer and a send credit and takes them,
-// together with the credits the message grants. MS-SMBD 3.1.5.1: the last
-// send credit is spent only on a message that grants credits, so the peer
-// can always answer. A peer that grants nothing within CreditTimeout is
-// disconnected.
+// together with the credits the message grants. A peer that grants nothing
+// within CreditTimeout is disconnected.
 func (c *Conn) acquireLocked() (slot, grant int, err error) {
 	deadline := time.Now().Add(c.opts.CreditTimeout)
 	for {
@@ -448,7 +455,7 @@ func (c *Conn) acquireLocked() (slot, grant int, err error) {
 			return 0, 0, c.err
 		}
 		g := c.grantableLocked()
-		if len(c.freeSend) > 0 && (c.sendCredits > 1 || c.sendCredits == 1 && g > 0) {
+		if len(c.freeSend) > 0 && c.mayUseCreditLocked(g) {
 			slot = c.freeSend[len(c.freeSend)-1]
 			c.freeSend = c.freeSend[:len(c.freeSend)-1]
 			c.sendCredits--

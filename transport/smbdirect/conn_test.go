@@ -599,3 +599,21 @@ func TestPeerDisconnect(t *testing.T) {
 		t.Fatalf("read after the peer left: %v", err)
 	}
 }
+
+func TestMayUseCredit(t *testing.T) {
+	for _, tc := range []struct {
+		credits, grant, peerHolds int
+		want                      bool
+	}{
+		{0, 5, 5, false}, // no credit at all
+		{2, 0, 0, true},  // not the last one
+		{1, 1, 0, true},  // the last one, granting
+		{1, 0, 3, true},  // the last one, the peer can still grant us more
+		{1, 0, 0, false}, // the last one would leave both sides stuck
+	} {
+		c := &Conn{sendCredits: tc.credits, granted: tc.peerHolds}
+		if got := c.mayUseCreditLocked(tc.grant); got != tc.want {
+			t.Errorf("%d credits, granting %d, peer holding %d: %v", tc.credits, tc.grant, tc.peerHolds, got)
+		}
+	}
+}

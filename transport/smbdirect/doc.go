@@ -12,7 +12,8 @@
 // reassembled up to MaxFragmentedSize. Credits follow 3.1.5: a message
 // without a credit, a malformed header or inconsistent fragments end the
 // connection with a *ConnError naming the reason; the last send credit is
-// spent only on a message that grants credits; receives are reposted as
+// spent only on a message that grants credits or while the peer holds
+// credits to answer with; receives are reposted as
 // messages are consumed and granted with the next message, or with an
 // empty message when the peer runs low. The peer's
 // SMB_DIRECT_RESPONSE_REQUESTED is answered at once; a silent peer gets a
