@@ -121,6 +121,11 @@ func (s *Server) deliverBreak(ts []breakTarget, msg []byte) {
 				}
 			}
 			s.log.Warn("break notification not acknowledged by the transport, trying another channel", "session", t.sess.id)
+			if forced {
+				// Samba drops a channel whose peer does not acknowledge
+				// a break, so later breaks skip it (smb2.multichannel.leases.test2).
+				t.c.close(connErr("break-unacknowledged", nil))
+			}
 			s.deliverBreak(rest, msg)
 		}()
 		return
