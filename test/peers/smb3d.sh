@@ -87,6 +87,7 @@ fi
     echo "log level = $LOGLEVEL"
     echo "null sessions = yes"        # smbtorture's anonymous re-auth tests, like Samba's default
     echo "multichannel = yes"
+    echo "smbtorture fsctl = yes"     # test-only FSCTL_SMBTORTURE, as Samba's setting B (smb2.multichannel)
     echo "interfaces = lo"            # advertise 127.0.0.1 only: tests stay on loopback
     for o in "${GOPTS[@]}"; do echo "$o"; done
     echo "[share]"
