@@ -53,6 +53,7 @@ type URingConn struct {
 
 	// Writers: the direct send, and the count of writes handed to the ring.
 	wmu        sync.Mutex
+	fdClosed   bool        // the loop closed fd: its number may belong to another file now
 	ringWrites int         // writes posted to the ring and not finished
 	broken     atomic.Bool // a send failed: the stream is cut
 
@@ -229,7 +230,7 @@ func (c *URingConn) write(w *writeReq) error {
 func (c *URingConn) sendDirect(w *writeReq) (err error, posted bool) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if c.broken.Load() {
+	if c.broken.Load() || c.fdClosed {
 		return errClosed, false
 	}
 	if c.ringWrites > 0 || w.file || c.noDirect {
@@ -279,7 +280,11 @@ func (c *URingConn) Close() error {
 	if !c.closed.CompareAndSwap(false, true) {
 		return errClosed
 	}
-	unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	c.wmu.Lock()
+	if !c.fdClosed {
+		unix.Shutdown(c.fd, unix.SHUT_RDWR)
+	}
+	c.wmu.Unlock()
 	c.fail(errClosed)
 	c.loop.post(loopCmd{kind: cmdClose, c: c})
 	return nil
@@ -633,7 +638,12 @@ func (l *ringLoop) closeConnNow(c *URingConn) bool {
 		return false
 	}
 	delete(l.conns, c.id)
+	// Writers send directly and Close shuts down from other goroutines:
+	// under wmu, none of them can be using the number as it is closed.
+	c.wmu.Lock()
+	c.fdClosed = true
 	unix.Close(c.fd)
+	c.wmu.Unlock()
 	if c.pipeR >= 0 {
 		unix.Close(c.pipeR)
 		unix.Close(c.pipeW)

@@ -183,7 +183,10 @@ func (l *ringLoop) run(ready chan<- error) {
 			cmd.w.finish(err)
 		case cmdAdd:
 			cmd.c.fail(err)
+			cmd.c.wmu.Lock()
+			cmd.c.fdClosed = true
 			unix.Close(cmd.c.fd)
+			cmd.c.wmu.Unlock()
 			l.pool.release(l)
 		}
 	}
