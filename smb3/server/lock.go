@@ -218,6 +218,10 @@ func handleLock(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	if replayed {
 		return wire.AppendEmptyResponse(out), wire.StatusSuccess
 	}
+	if o.isDir {
+		// MS-FSA 2.1.5.7: byte-range locks are for data streams only.
+		return out, wire.StatusInvalidParameter
+	}
 	locks := req.Locks()
 	if locks[0].Flags&wire.LockFlagUnlock != 0 {
 		status = r.c.srv.locks.unlock(o, locks)

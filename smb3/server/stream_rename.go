@@ -45,6 +45,8 @@ func (s *Server) renameStream(o *open, target string, replace, link bool) wire.S
 		}
 		return wire.StatusAccessDenied
 	}
+	// Every open of the stream follows it to the new name.
+	peers := append([]*open(nil), o.node.opens...)
 	s.nodes.mu.Unlock()
 
 	sf.mu.Lock()
@@ -94,6 +96,12 @@ func (s *Server) renameStream(o *open, target string, replace, link bool) wire.S
 		}
 	}
 	sf.stream = stream
+	for _, p := range peers {
+		// All streamFiles share s.streamMu, held here.
+		if psf, ok := p.f.(*streamFile); ok && psf.stream == old {
+			psf.stream = stream
+		}
+	}
 	sf.mu.Unlock()
 
 	s.nodes.mu.Lock()
