@@ -308,6 +308,12 @@ func handleSetInfo(r *request, st *chainState, out []byte) ([]byte, wire.Status)
 	if o.tree.share.cfg.ReadOnly && req.InfoType() != wire.InfoFile || o.tree.share.cfg.ReadOnly && req.InfoClass() != fscc.FilePositionInformation && req.InfoClass() != fscc.FileModeInformation {
 		return out, wire.StatusAccessDenied
 	}
+	// SET_INFO is sequenced like WRITE and IOCTL (MS-SMB2 3.3.5.2.10; replay.go).
+	done, status := r.beginSequenced(o)
+	if status != 0 {
+		return out, status
+	}
+	defer done()
 	switch req.InfoType() {
 	case wire.InfoFile:
 		status = r.setFileInfo(o, req.InfoClass(), req.Buffer())

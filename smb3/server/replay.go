@@ -48,6 +48,31 @@ func (r *request) beginSequenced(o *open) (func(), wire.Status) {
 	}, 0
 }
 
+// observeSequence is beginSequenced for a request that does not modify the
+// file (READ): a newer ChannelSequence becomes the open's, a stale one is
+// let through (MS-SMB2 3.3.5.2.10 applies the check to WRITE, SET_INFO and
+// IOCTL only; smb2.replay.replay4 reads with a newer one, then expects a
+// write with the old one to fail). It returns the release function.
+func (r *request) observeSequence(o *open) func() {
+	if r.c.dialect < wire.Dialect300 {
+		return func() {}
+	}
+	if d := r.hdr.ChannelSequence() - o.chanSeqLocked(); d > 0x7FFF {
+		return func() {}
+	}
+	done, status := r.beginSequenced(o)
+	if status != 0 {
+		return func() {}
+	}
+	return done
+}
+
+func (o *open) chanSeqLocked() uint16 {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.chanSeq
+}
+
 // Lock sequence replay detection (MS-SMB2 3.3.5.14): for resilient and
 // durable handles the client numbers its LOCK requests; a replay of one
 // that already succeeded succeeds again without being executed twice.
