@@ -95,6 +95,7 @@ type writeReq struct {
 	size    int // bytes of bufs
 	file    bool
 	hdrSent bool // sendfile: bufs went out, off and n say what is left
+	total   int  // sendfile: the file bytes of the message
 	fd      int
 	off     int64
 	n       int
@@ -193,7 +194,7 @@ func (c *URingConn) SendFile(hdr []byte, fd int, off int64, n int) error {
 		w.bufs = append(w.bufs, hdr)
 	}
 	w.size = 4 + len(hdr)
-	w.file, w.fd, w.off, w.n = true, fd, off, n
+	w.file, w.fd, w.off, w.n, w.total = true, fd, off, n, n
 	return c.write(w)
 }
 
@@ -578,6 +579,9 @@ func (l *ringLoop) sendDone(c *URingConn, idx int, res int32) {
 			l.sendFailed(c, err)
 		}
 		return
+	}
+	if c.sendErr == nil && len(c.cur) == 1 && c.cur[0].file {
+		l.pool.spliced.Add(uint64(c.cur[0].total))
 	}
 	if c.sendErr != nil {
 		// Part of a message may have gone out: the stream is broken.

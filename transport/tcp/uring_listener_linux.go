@@ -101,6 +101,10 @@ func (l *URingListener) Accept() (transport.Conn, error) {
 	return c, nil
 }
 
+// SplicedBytes is how many file bytes the listener's connections have sent
+// by SendFile (zero copy), for metrics.
+func (l *URingListener) SplicedBytes() uint64 { return l.pool.spliced.Load() }
+
 func (l *URingListener) Close() error   { return l.l.Close() }
 func (l *URingListener) Addr() net.Addr { return l.l.Addr() }
 

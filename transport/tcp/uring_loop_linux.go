@@ -75,9 +75,10 @@ func userData(id uint32, kind, idx int) uint64 {
 // ringPool hands connections to loops: a new loop per connection up to
 // cfg.Rings loops, then the least loaded one.
 type ringPool struct {
-	cfg   URingConfig
-	mu    sync.Mutex
-	loops []*ringLoop
+	cfg     URingConfig
+	spliced atomic.Uint64 // file bytes sent by SendFile
+	mu      sync.Mutex
+	loops   []*ringLoop
 }
 
 func (p *ringPool) assign() (*ringLoop, error) {

@@ -27,4 +27,5 @@ func NewURingListener(l net.Listener, cfg URingConfig) (*URingListener, error) {
 
 func (l *URingListener) Accept() (transport.Conn, error) { return nil, errNoURing() }
 func (l *URingListener) Close() error                    { return nil }
+func (l *URingListener) SplicedBytes() uint64            { return 0 }
 func (l *URingListener) Addr() net.Addr                  { return nil }

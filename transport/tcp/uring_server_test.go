@@ -42,11 +42,17 @@ var transports = []struct {
 	{"uring-shared", &tcp.URingConfig{Rings: 1}},
 }
 
-// serve runs the real server over a listener of the named transport, and
-// returns its address and share directory.
-func serve(t testing.TB, cfg *tcp.URingConfig, mod func(*server.Config)) (addr, root string) {
+// served is a running server.
+type served struct {
+	addr string
+	root string             // the share's directory
+	ul   *tcp.URingListener // nil over the netpoller
+}
+
+// serve runs the real server over a listener of the named transport.
+func serve(t testing.TB, cfg *tcp.URingConfig, mod func(*server.Config)) served {
 	t.Helper()
-	root = t.TempDir()
+	root := t.TempDir()
 	users := auth.NewUsers()
 	users.Set(testUser, auth.NTHash(testPass))
 	sc := server.Config{
@@ -66,8 +72,9 @@ func serve(t testing.TB, cfg *tcp.URingConfig, mod func(*server.Config)) (addr, 
 		t.Fatal(err)
 	}
 	var l transport.Listener = tcp.NewListener(ln)
+	var ul *tcp.URingListener
 	if cfg != nil {
-		ul, err := tcp.NewURingListener(ln, *cfg)
+		ul, err = tcp.NewURingListener(ln, *cfg)
 		if errors.Is(err, uring.ErrNotSupported) {
 			ln.Close()
 			t.Skipf("io_uring: %v", err)
@@ -77,12 +84,12 @@ func serve(t testing.TB, cfg *tcp.URingConfig, mod func(*server.Config)) (addr, 
 		}
 		l = ul
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(l) }()
 	t.Cleanup(func() {
 		srv.Close()
 		select {
-		case err := <-served:
+		case err := <-done:
 			if err != nil && !errors.Is(err, server.ErrServerClosed) {
 				t.Errorf("Serve: %v", err)
 			}
@@ -90,7 +97,7 @@ func serve(t testing.TB, cfg *tcp.URingConfig, mod func(*server.Config)) (addr, 
 			t.Errorf("Serve did not return after Close")
 		}
 	})
-	return ln.Addr().String(), root
+	return served{ln.Addr().String(), root, ul}
 }
 
 func mount(t testing.TB, addr string, neg smb2.Negotiator) *smb2.Share {
@@ -137,7 +144,8 @@ func TestServerOverTransports(t *testing.T) {
 	for _, tr := range transports {
 		for _, m := range modes {
 			t.Run(tr.name+"/"+m.name, func(t *testing.T) {
-				addr, root := serve(t, tr.cfg, m.mod)
+				sv := serve(t, tr.cfg, m.mod)
+				addr, root := sv.addr, sv.root
 				fs := mount(t, addr, m.neg)
 				f, err := fs.Create("big.bin")
 				if err != nil {
@@ -177,7 +185,8 @@ func TestServerOverTransports(t *testing.T) {
 func TestServerCloseInFlight(t *testing.T) {
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			addr, root := serve(t, tr.cfg, nil)
+			sv := serve(t, tr.cfg, nil)
+			addr, root := sv.addr, sv.root
 			data := make([]byte, 32<<20)
 			rand.Read(data)
 			if err := os.WriteFile(filepath.Join(root, "big.bin"), data, 0o644); err != nil {

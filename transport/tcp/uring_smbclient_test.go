@@ -17,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"smb3d/smb3/vfs"
 	"smb3d/transport/tcp"
 )
 
@@ -53,7 +54,8 @@ func TestSMBClientOverTransports(t *testing.T) {
 	rand.Read(data)
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
-			addr, root := serve(t, tr.cfg, nil)
+			sv := serve(t, tr.cfg, nil)
+			addr, root := sv.addr, sv.root
 			src := filepath.Join(t.TempDir(), "src.bin")
 			if err := os.WriteFile(src, data, 0o644); err != nil {
 				t.Fatal(err)
@@ -71,6 +73,13 @@ func TestSMBClientOverTransports(t *testing.T) {
 			if got, err := os.ReadFile(dst); err != nil || !bytes.Equal(got, data) {
 				t.Fatalf("get: %d bytes, differ (%v)", len(got), err)
 			}
+			// The server's zero-copy READ (smb3/server/io_sendfile.go) needs
+			// (*vfs.File).UseFd; once it is there, unsigned READs over
+			// io_uring must go by splice.
+			if sv.ul != nil && sv.ul.SplicedBytes() == 0 && serverCanSplice {
+				t.Errorf("no READ went by splice")
+			}
+			t.Logf("spliced %d bytes", spliced(sv))
 		})
 	}
 }
@@ -123,7 +132,7 @@ func BenchmarkSMBClientWrite(b *testing.B) {
 	src.Close()
 	addrs := make([]string, len(variants))
 	for i, v := range variants {
-		addrs[i], _ = serve(b, v.cfg, nil)
+		addrs[i] = serve(b, v.cfg, nil).addr
 	}
 	mbs := make([][]float64, len(variants))
 	cpus := make([][]float64, len(variants))
@@ -160,7 +169,8 @@ func benchSMBClient(b *testing.B, size, clients int, variants []smbVariant) {
 	addrs := make([]string, len(variants))
 	var root0 string
 	for i, v := range variants {
-		addr, root := serve(b, v.cfg, nil)
+		sv := serve(b, v.cfg, nil)
+		addr, root := sv.addr, sv.root
 		addrs[i] = addr
 		if i == 0 {
 			root0 = root
@@ -206,6 +216,16 @@ func benchSMBClient(b *testing.B, size, clients int, variants []smbVariant) {
 		}
 	}
 	report(b, variants, mbs, cpus)
+}
+
+// serverCanSplice: the server's files lend their descriptors (UseFd).
+var _, serverCanSplice = any((*vfs.File)(nil)).(interface{ UseFd(func(int) error) error })
+
+func spliced(sv served) uint64 {
+	if sv.ul == nil {
+		return 0
+	}
+	return sv.ul.SplicedBytes()
 }
 
 func median(x []float64) float64 {
