@@ -786,54 +786,102 @@ func (c *Conn) drainSends(d time.Duration) {
 // RDMAWrite writes p into the peer's buffers (MS-SMB2 3.3.5.12 over
 // MS-SMBD 3.1.4.3) through the registered pool.
 func (c *Conn) RDMAWrite(descs []transport.BufferDescriptor, p []byte) error {
-	if err := c.rdma(descs, p, true); err != nil {
-		return err
+	_, err := c.rdma(descs, len(p), true, func(b []byte, pos int) (int, error) {
+		return copy(b, p[pos:]), nil
+	}, nil)
+	if err == nil {
+		stats.rdmaWrite.Add(uint64(len(p)))
 	}
-	stats.rdmaWrite.Add(uint64(len(p)))
-	return nil
+	return err
 }
 
 // RDMARead fills p from the peer's buffers (MS-SMB2 3.3.5.13 over
 // MS-SMBD 3.1.4.4).
 func (c *Conn) RDMARead(descs []transport.BufferDescriptor, p []byte) error {
-	if err := c.rdma(descs, p, false); err != nil {
-		return err
+	_, err := c.rdma(descs, len(p), false, nil, func(b []byte, pos int) error {
+		copy(p[pos:], b)
+		return nil
+	})
+	if err == nil {
+		stats.rdmaRead.Add(uint64(len(p)))
 	}
-	stats.rdmaRead.Add(uint64(len(p)))
-	return nil
+	return err
+}
+
+// RDMAWriteFrom writes up to n bytes of r, from off on, into the peer's
+// buffers, reading them straight into registered memory (no copy through
+// the Go heap): a READ served from a file. It returns the bytes written,
+// fewer than n at the end of r (io.EOF is not an error).
+func (c *Conn) RDMAWriteFrom(descs []transport.BufferDescriptor, r io.ReaderAt, off int64, n int) (int, error) {
+	done, err := c.rdma(descs, n, true, func(b []byte, pos int) (int, error) {
+		k, err := r.ReadAt(b, off+int64(pos))
+		if err == io.EOF {
+			if k == 0 {
+				return 0, io.EOF
+			}
+			err = nil
+		}
+		return k, err
+	}, nil)
+	if errors.Is(err, io.EOF) {
+		err = nil
+	}
+	stats.rdmaWrite.Add(uint64(done))
+	return done, err
+}
+
+// RDMAReadTo pulls n bytes from the peer's buffers and writes them to w
+// at off, straight from registered memory: a WRITE into a file.
+func (c *Conn) RDMAReadTo(descs []transport.BufferDescriptor, w io.WriterAt, off int64, n int) error {
+	_, err := c.rdma(descs, n, false, nil, func(b []byte, pos int) error {
+		_, err := w.WriteAt(b, off+int64(pos))
+		return err
+	})
+	if err == nil {
+		stats.rdmaRead.Add(uint64(n))
+	}
+	return err
 }
 
 type pending struct {
 	ch    chan rdma.Completion
 	chunk int
-	dst   []byte // a read's destination in p
+	pos   int // where the segment starts in the transfer
+	n     int
 	read  bool
 }
 
-func (c *Conn) rdma(descs []transport.BufferDescriptor, p []byte, write bool) error {
+// rdma moves n bytes between the peer's buffers and the pool, one pool
+// buffer per work request, several in flight. For a write, fill puts the
+// bytes at pos into b and returns how many (fewer ends the transfer; 0 with
+// io.EOF ends it without sending); for a read, sink takes the bytes at pos.
+// It returns the bytes transferred.
+func (c *Conn) rdma(descs []transport.BufferDescriptor, n int, write bool,
+	fill func(b []byte, pos int) (int, error), sink func(b []byte, pos int) error) (done int, firstErr error) {
 	if c.debug {
 		start := time.Now()
-		defer func() { c.log("rdma", "write", write, "bytes", len(p), "descs", len(descs), "took", time.Since(start)) }()
+		defer func() {
+			c.log("rdma", "write", write, "bytes", n, "done", done, "descs", len(descs), "took", time.Since(start), "err", firstErr)
+		}()
 	}
 	if c.r.Pool == nil {
-		return errors.New("smbdirect: no RDMA buffer pool")
+		return 0, errors.New("smbdirect: no RDMA buffer pool")
 	}
-	if len(p) > c.opts.MaxReadWriteSize {
-		return fmt.Errorf("smbdirect: RDMA transfer of %d bytes, at most %d", len(p), c.opts.MaxReadWriteSize)
+	if n < 0 || n > c.opts.MaxReadWriteSize {
+		return 0, fmt.Errorf("smbdirect: RDMA transfer of %d bytes, at most %d", n, c.opts.MaxReadWriteSize)
 	}
 	var total uint64
 	for _, d := range descs {
 		if d.Length == 0 || d.Offset+uint64(d.Length) < d.Offset {
-			return fmt.Errorf("smbdirect: bad buffer descriptor %+v", d)
+			return 0, fmt.Errorf("smbdirect: bad buffer descriptor %+v", d)
 		}
 		total += uint64(d.Length)
 	}
-	if total < uint64(len(p)) {
-		return fmt.Errorf("smbdirect: buffer descriptors cover %d bytes, %d needed", total, len(p))
+	if total < uint64(n) {
+		return 0, fmt.Errorf("smbdirect: buffer descriptors cover %d bytes, %d needed", total, n)
 	}
 	pool := c.r.Pool
 	var inflight []pending
-	var firstErr error
 	finish := func() {
 		pd := inflight[0]
 		inflight = inflight[1:]
@@ -842,7 +890,7 @@ func (c *Conn) rdma(descs []transport.BufferDescriptor, p []byte, write bool) er
 		select {
 		case wc, ok = <-pd.ch:
 		case <-c.loopDone:
-			// no completion will come: the chunk may be reused only
+			// no completion will come: the buffer may be reused only
 			// once the QP is destroyed
 			<-c.released
 		}
@@ -853,7 +901,9 @@ func (c *Conn) rdma(descs []transport.BufferDescriptor, p []byte, write bool) er
 				}
 				c.fail(firstErr)
 			} else if pd.read {
-				copy(pd.dst, pool.s.bytes(pd.chunk))
+				if err := sink(pool.s.bytes(pd.chunk)[:pd.n], pd.pos); err != nil && firstErr == nil {
+					firstErr = err
+				}
 			}
 		} else if firstErr == nil {
 			firstErr = c.errOr(ErrClosed)
@@ -864,10 +914,10 @@ func (c *Conn) rdma(descs []transport.BufferDescriptor, p []byte, write bool) er
 		}
 		<-c.rdmaSem
 	}
-	pos := 0
+	pos, eof := 0, false
 	for _, d := range descs {
-		for off := uint64(0); off < uint64(d.Length) && pos < len(p) && firstErr == nil; {
-			n := min(pool.s.size, int(uint64(d.Length)-off), len(p)-pos)
+		for off := uint64(0); off < uint64(d.Length) && pos < n && firstErr == nil && !eof; {
+			seg := min(pool.s.size, int(uint64(d.Length)-off), n-pos)
 			if err := c.acquireRDMA(!write, len(inflight) > 0, finish); err != nil {
 				firstErr = err
 				break
@@ -891,17 +941,34 @@ func (c *Conn) rdma(descs []transport.BufferDescriptor, p []byte, write bool) er
 					firstErr = c.errOr(ErrClosed)
 				}
 			}
-			if firstErr != nil {
+			release := func() {
+				if chunk >= 0 {
+					pool.free <- chunk
+				}
 				<-c.rdmaSem
 				if !write {
 					<-c.readSem
 				}
+			}
+			if firstErr != nil {
+				release()
 				break
 			}
 			op := rdma.OpRDMARead
 			if write {
 				op = rdma.OpRDMAWrite
-				copy(pool.s.bytes(chunk), p[pos:pos+n])
+				k, err := fill(pool.s.bytes(chunk)[:seg], pos)
+				if k < seg {
+					eof = true
+				}
+				if err != nil || k == 0 {
+					if !errors.Is(err, io.EOF) {
+						firstErr = err
+					}
+					release()
+					break
+				}
+				seg = k
 			}
 			ch := make(chan rdma.Completion, 1)
 			c.mu.Lock()
@@ -912,7 +979,7 @@ func (c *Conn) rdma(descs []transport.BufferDescriptor, p []byte, write bool) er
 			c.mu.Unlock()
 			if err == nil {
 				err = c.r.QP.PostSend(rdma.SendWR{ID: kindRDMA | id, Op: op, Flags: rdma.SendSignaled,
-					SGL: []rdma.SGE{pool.s.sge(chunk, n)}, RemoteAddr: d.Offset + off, RKey: d.Token})
+					SGL: []rdma.SGE{pool.s.sge(chunk, seg)}, RemoteAddr: d.Offset + off, RKey: d.Token})
 			}
 			if err != nil {
 				c.mu.Lock()
@@ -921,15 +988,18 @@ func (c *Conn) rdma(descs []transport.BufferDescriptor, p []byte, write bool) er
 				close(ch)
 				firstErr = err
 			}
-			inflight = append(inflight, pending{ch: ch, chunk: chunk, dst: p[pos : pos+n], read: !write})
-			off += uint64(n)
-			pos += n
+			inflight = append(inflight, pending{ch: ch, chunk: chunk, pos: pos, n: seg, read: !write})
+			off += uint64(seg)
+			pos += seg
 		}
 	}
 	for len(inflight) > 0 {
 		finish()
 	}
-	return firstErr
+	if firstErr != nil {
+		return 0, firstErr
+	}
+	return pos, nil
 }
 
 // acquireRDMA takes a slot of the RDMA depth (and of the read depth for a

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -617,3 +618,50 @@ func TestMayUseCredit(t *testing.T) {
 		}
 	}
 }
+
+func TestRDMAFile(t *testing.T) {
+	srv, cli := pair(t, testOpts(), testOpts()) // pool buffers of 64 KiB: several per transfer
+	mem := make([]byte, 1<<20)
+	mr, _ := cli.Register(mem, rdma.AccessLocalWrite|rdma.AccessRemoteRead|rdma.AccessRemoteWrite)
+	d := []transport.BufferDescriptor{
+		{Offset: mr.Addr(), Token: mr.RKey(), Length: 300 << 10},
+		{Offset: mr.Addr() + 512<<10, Token: mr.RKey(), Length: 512 << 10},
+	}
+	data := random(700 << 10)
+	// a READ near the end of a file: 500 KiB asked from offset 300 KiB,
+	// 400 KiB there
+	n, err := srv.RDMAWriteFrom(d, bytes.NewReader(data), 300<<10, 500<<10)
+	if err != nil || n != 400<<10 {
+		t.Fatalf("RDMAWriteFrom: %d, %v", n, err)
+	}
+	if !bytes.Equal(mem[:300<<10], data[300<<10:600<<10]) || !bytes.Equal(mem[512<<10:612<<10], data[600<<10:]) {
+		t.Fatal("RDMAWriteFrom: data differ")
+	}
+	if n, err := srv.RDMAWriteFrom(d, bytes.NewReader(data), 700<<10, 10); n != 0 || err != nil {
+		t.Fatalf("RDMAWriteFrom at the end: %d, %v", n, err)
+	}
+	// a WRITE into a file at offset 1000
+	f, err := os.CreateTemp(t.TempDir(), "w")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := srv.RDMAReadTo(d, f, 1000, 400<<10); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(f.Name())
+	if len(got) != 1000+400<<10 || !bytes.Equal(got[1000:], data[300<<10:]) {
+		t.Fatalf("RDMAReadTo: %d bytes, differ", len(got))
+	}
+	// a failing writer fails the transfer, not the connection
+	if err := srv.RDMAReadTo(d, failWriter{}, 0, 100<<10); err == nil {
+		t.Fatal("write error lost")
+	}
+	if err := srv.WriteMessage([]byte("up")); err != nil || string(readTimeout(t, cli)) != "up" {
+		t.Fatal("connection down after a file error", err)
+	}
+}
+
+type failWriter struct{}
+
+func (failWriter) WriteAt([]byte, int64) (int, error) { return 0, errors.New("disk full") }
