@@ -135,4 +135,7 @@ func takeFd(tc *net.TCPConn) (int, error) {
 	return fd, nil
 }
 
-var _ transport.FileSender = (*URingConn)(nil)
+var (
+	_ transport.FileSender      = (*URingConn)(nil)
+	_ transport.MessageReleaser = (*URingConn)(nil)
+)
