@@ -55,17 +55,6 @@ type FileSender interface {
 	SendFile(hdr []byte, fd int, off int64, n int) error
 }
 
-// MessageReleaser is a connection whose ReadMessage buffers may come from a
-// pool: the caller hands a message back with ReleaseMessage once nothing
-// refers to it any more (a WRITE, after its data is in the file), and the
-// buffer receives a later message without being allocated and zeroed again.
-// Releasing is optional; a message not released is garbage collected.
-type MessageReleaser interface {
-	Conn
-	// ReleaseMessage returns m, exactly as ReadMessage returned it.
-	ReleaseMessage(m []byte)
-}
-
 // Listener accepts transport connections.
 type Listener interface {
 	Accept() (Conn, error)
