@@ -281,8 +281,8 @@ func (c *conn) sign(r *request, m []byte) {
 		// A session ended under this channel (a failed re-authentication):
 		// its USER_SESSION_DELETED is signed with the channel key it had
 		// (smb2.session.bind_invalid_auth).
-		if ch := c.channel(r.hdr.SessionID()); ch != nil {
-			signer = ch.signer
+		if ch := c.channel(r.hdr.SessionID()); ch != nil && ch.signer != nil && ch.signer.Verify(r.msg) {
+			signer = ch.signer // only for a sender that holds the key
 		}
 	}
 	if signer == nil {
@@ -302,6 +302,9 @@ func (c *conn) sign(r *request, m []byte) {
 			r.sess.mu.Lock()
 			signer = r.sess.signer
 			r.sess.mu.Unlock()
+			if signer != nil && !signer.Verify(r.msg) {
+				signer = nil // only for a sender that holds the key
+			}
 		}
 		if signer == nil {
 			return
