@@ -308,9 +308,10 @@ func (c *URingConn) fail(err error) {
 	}
 }
 
-// ReleaseMessage takes back a message from ReadMessage for a later one
-// (transport.MessageReleaser); nothing may refer to m afterwards.
-func (c *URingConn) ReleaseMessage(m []byte) { putMsgBuf(m) }
+// Release takes back a message from ReadMessage for a later one
+// (transport.Releaser; the netpoller Conn's pools); nothing may refer to it
+// afterwards.
+func (c *URingConn) Release(m []byte) { (*Conn)(nil).Release(m) }
 
 func (c *URingConn) LocalAddr() net.Addr  { return c.laddr }
 func (c *URingConn) RemoteAddr() net.Addr { return c.raddr }
@@ -431,7 +432,7 @@ func (c *URingConn) parse() error {
 		if n == 0 {
 			return fmt.Errorf("tcp: empty message")
 		}
-		m := getMsgBuf(n)
+		m := getBuf(n)
 		k := copy(m, c.stage[c.sStart+4:c.sEnd])
 		if k < n {
 			c.partial, c.have = m, k

@@ -136,6 +136,6 @@ func takeFd(tc *net.TCPConn) (int, error) {
 }
 
 var (
-	_ transport.FileSender      = (*URingConn)(nil)
-	_ transport.MessageReleaser = (*URingConn)(nil)
+	_ transport.FileSender = (*URingConn)(nil)
+	_ transport.Releaser   = (*URingConn)(nil)
 )

@@ -139,7 +139,7 @@ func TestURingFragmented(t *testing.T) {
 			}
 			// Pooled buffers come back dirty: later messages must still
 			// be exact.
-			sc.(transport.MessageReleaser).ReleaseMessage(got)
+			sc.(transport.Releaser).Release(got)
 		}
 	}
 }
