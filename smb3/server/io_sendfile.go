@@ -82,5 +82,6 @@ func (r *request) sendFileRead(o *open, req wire.ReadRequest, off uint64, length
 	o.position = int64(off) + int64(n)
 	o.mu.Unlock()
 	r.c.srv.stats.BytesRead.Add(uint64(n))
+	r.c.srv.stats.SplicedBytes.Add(uint64(n))
 	return statusNoResponse, true
 }

@@ -149,7 +149,11 @@ func (c *conn) runChain(reqs []*request, inline bool) (handedOff bool, err error
 		var status wire.Status
 		t0 := time.Now()
 		run.out, status = c.dispatch(r, &st, run.out, start)
-		c.srv.metrics.observe(r.hdr.Command(), status, time.Since(t0))
+		ms := status
+		if ms == statusNoResponse {
+			ms = wire.StatusSuccess // answered by the handler itself (zero-copy READ) or dropped
+		}
+		c.srv.metrics.observe(r.hdr.Command(), ms, time.Since(t0))
 		c.unregister(r)
 		start = run.starts[len(run.starts)-1]
 		if status == statusNoResponse {

@@ -111,6 +111,7 @@ type Stats struct {
 	BytesWritten        atomic.Uint64
 	RDMABytesRead       atomic.Uint64 // WRITE payloads pulled by RDMA read
 	RDMABytesWritten    atomic.Uint64 // READ data pushed by RDMA write
+	SplicedBytes        atomic.Uint64 // READ data sent file-to-socket by splice (zero copy)
 	Rejections          atomic.Uint64
 }
 

@@ -394,3 +394,14 @@ func baseName(p string) string {
 	}
 	return p
 }
+
+// UseFd runs fn with the descriptor held open: a concurrent Close waits
+// until fn returns, so the number cannot be reused under fn (the zero-copy
+// READ path splices from it).
+func (f *File) UseFd(fn func(fd int) error) error {
+	if !f.acquire() {
+		return pathErr("use", f.name, os.ErrClosed)
+	}
+	defer f.release()
+	return fn(f.fd)
+}

@@ -30,6 +30,7 @@ func (fs *FS) OpenFile(name string, fl OpenFlags, mode uint32) (*File, bool, err
 
 func (f *File) Name() string                             { return "" }
 func (f *File) Fd() int                                  { return -1 }
+func (f *File) UseFd(fn func(fd int) error) error        { return ErrNotSupported }
 func (f *File) IsDir() bool                              { return false }
 func (f *File) FileID() uint64                           { return 0 }
 func (f *File) ReadAt(p []byte, off int64) (int, error)  { return 0, ErrNotSupported }
