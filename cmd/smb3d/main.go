@@ -146,11 +146,14 @@ func run(cfg *Config, ready func(), confPath string) error {
 	if len(cfg.Shares) == 0 {
 		return errors.New("no shares configured")
 	}
+	var placement *numa.Placement
 	if topo, err := numa.System(); err == nil {
-		if _, err := numa.NewPlacement(cfg.NUMA, topo); err != nil {
+		pl, err := numa.NewPlacement(cfg.NUMA, topo)
+		if err != nil {
 			return fmt.Errorf("numa: %w", err)
 		}
-		log.Debug("numa", "nodes", len(topo.Nodes), "policy", cfg.NUMA.String())
+		placement = pl
+		log.Info("numa placement", "nodes", len(topo.Nodes), "policy", cfg.NUMA.String())
 	}
 	srv, err := server.New(server.Config{
 		NetBIOSName:        cfg.ServerName,
@@ -179,7 +182,7 @@ func run(cfg *Config, ready func(), confPath string) error {
 	}
 	var ls []transport.Listener
 	for i, a := range cfg.Listen {
-		l, fallback, err := tcp.ListenTransport(a, cfg.TCPTransport, tcp.URingConfig{})
+		l, fallback, err := tcp.ListenTransport(a, cfg.TCPTransport, tcp.URingConfig{Placement: placement})
 		if i == 0 {
 			switch {
 			case fallback != nil:

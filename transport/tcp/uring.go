@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"smb3d/numa"
 	"smb3d/transport"
 	"smb3d/transport/tcp/uring"
 )
@@ -26,6 +27,10 @@ type URingConfig struct {
 	// DisableSetup lists io_uring setup flags (uring.Setup*) not to use,
 	// for measurements (uring.Config.Disable).
 	DisableSetup uint32
+	// Placement puts each connection on a ring whose thread, io-wq workers
+	// and buffers live on the NUMA node of the interface it was accepted
+	// on; nil places nothing.
+	Placement *numa.Placement
 }
 
 // Transport names accepted by Listen ("tcp transport" in the config).

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"smb3d/numa"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -43,6 +44,8 @@ var maxChunks = 16
 // owner; WriteMessage and SendFile hand the message to the owner and wait
 // until the kernel has taken all of it.
 type URingConn struct {
+	node int // NUMA node of its ring's thread; numa.Unknown when not placed
+
 	loop         *ringLoop
 	fd           int
 	laddr, raddr net.Addr
@@ -114,7 +117,7 @@ func (w *writeReq) finish(err error) {
 }
 
 func newURingConn(fd int, laddr, raddr net.Addr, canSplice bool) *URingConn {
-	c := &URingConn{fd: fd, laddr: laddr, raddr: raddr, canSplice: canSplice, rnote: make(chan struct{}, 1), pipeR: -1, pipeW: -1}
+	c := &URingConn{fd: fd, laddr: laddr, raddr: raddr, canSplice: canSplice, rnote: make(chan struct{}, 1), pipeR: -1, pipeW: -1, node: numa.Unknown}
 	c.max.Store(MaxFrame)
 	return c
 }
@@ -668,3 +671,7 @@ func (l *ringLoop) closeConnNow(c *URingConn) bool {
 	c.stage, c.partial = nil, nil
 	return l.pool.release(l)
 }
+
+// NUMANode is the node the connection's ring thread is pinned to, or -1
+// (status and metrics show it per channel).
+func (c *URingConn) NUMANode() int { return c.node }

@@ -3,8 +3,11 @@
 package tcp
 
 import (
+	"net/netip"
+
 	"net"
 	"os"
+	"smb3d/numa"
 
 	"golang.org/x/sys/unix"
 
@@ -82,7 +85,15 @@ func (l *URingListener) Accept() (transport.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	loop, err := l.pool.assign()
+	node := numa.Unknown
+	if pl := l.pool.cfg.Placement; pl != nil {
+		if ta, ok := laddr.(*net.TCPAddr); ok {
+			if a, ok := netip.AddrFromSlice(ta.IP); ok {
+				node = pl.ForLocalAddr(a.Unmap())
+			}
+		}
+	}
+	loop, err := l.pool.assign(node)
 	if err != nil {
 		// No ring for this one (out of memory, locked-memory limit...):
 		// the netpoller serves it.
@@ -96,6 +107,7 @@ func (l *URingListener) Accept() (transport.Conn, error) {
 	}
 	c := newURingConn(fd, laddr, raddr, l.canSplice)
 	c.loop = loop
+	c.node = loop.node
 	c.noDirect = l.pool.cfg.NoDirectSend
 	loop.post(loopCmd{kind: cmdAdd, c: c})
 	return c, nil

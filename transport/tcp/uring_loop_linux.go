@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"smb3d/numa"
 	"smb3d/transport/tcp/uring"
 )
 
@@ -23,6 +24,7 @@ import (
 // eventfd that has a READ in flight on the ring.
 type ringLoop struct {
 	pool *ringPool
+	node int // NUMA node the loop's thread is pinned to; numa.Unknown when none
 
 	// Shared: any goroutine posts commands.
 	mu   sync.Mutex
@@ -81,17 +83,27 @@ type ringPool struct {
 	loops   []*ringLoop
 }
 
-func (p *ringPool) assign() (*ringLoop, error) {
+func (p *ringPool) assign(node int) (*ringLoop, error) {
 	limit := p.cfg.Rings
 	if limit <= 0 {
 		limit = 4 * runtime.GOMAXPROCS(0)
 	}
 	p.mu.Lock()
 	if len(p.loops) >= limit {
-		best := p.loops[0]
-		for _, l := range p.loops[1:] {
-			if l.nconns < best.nconns {
+		// Share the least loaded ring of the same node (any ring when
+		// none is on that node).
+		var best *ringLoop
+		for _, l := range p.loops {
+			if l.node == node && (best == nil || l.nconns < best.nconns) {
 				best = l
+			}
+		}
+		if best == nil {
+			best = p.loops[0]
+			for _, l := range p.loops[1:] {
+				if l.nconns < best.nconns {
+					best = l
+				}
 			}
 		}
 		best.nconns++
@@ -99,7 +111,7 @@ func (p *ringPool) assign() (*ringLoop, error) {
 		return best, nil
 	}
 	p.mu.Unlock()
-	l, err := startLoop(p)
+	l, err := startLoop(p, node)
 	if err != nil {
 		return nil, err
 	}
@@ -129,8 +141,8 @@ func (p *ringPool) release(l *ringLoop) bool {
 }
 
 // startLoop starts a loop goroutine and waits until its ring exists.
-func startLoop(p *ringPool) (*ringLoop, error) {
-	l := &ringLoop{pool: p, conns: make(map[uint32]*URingConn), evBuf: make([]byte, 8), cqes: make([]uring.CQE, 64)}
+func startLoop(p *ringPool, node int) (*ringLoop, error) {
+	l := &ringLoop{pool: p, node: node, conns: make(map[uint32]*URingConn), evBuf: make([]byte, 8), cqes: make([]uring.CQE, 64)}
 	ready := make(chan error, 1)
 	go l.run(ready)
 	if err := <-ready; err != nil {
@@ -142,6 +154,13 @@ func startLoop(p *ringPool) (*ringLoop, error) {
 func (l *ringLoop) run(ready chan<- error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if l.node != numa.Unknown {
+		// The ring is created on this thread, so its memory and the
+		// staging buffers first touched here land on the node too.
+		if err := numa.PinThread(l.node); err != nil {
+			l.node = numa.Unknown
+		}
+	}
 	entries := l.pool.cfg.Entries
 	if entries == 0 {
 		entries = 256
@@ -158,6 +177,11 @@ func (l *ringLoop) run(ready chan<- error) {
 		return
 	}
 	l.r, l.evfd = r, fd
+	if pl := l.pool.cfg.Placement; l.node != numa.Unknown && pl != nil {
+		if set, ok := pl.Topology().CPUSet(l.node); ok {
+			r.RegisterIOWQAff(&set) // io-wq workers (splice, file I/O) on the node
+		}
+	}
 	if err := l.armEventfd(); err != nil {
 		r.Close()
 		unix.Close(fd)
