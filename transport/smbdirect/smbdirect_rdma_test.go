@@ -162,6 +162,23 @@ func TestRXE(t *testing.T) {
 			t.Fatal("RDMA read: data differ")
 		}
 		t.Logf("RDMA write %.1f MiB/s, read %.1f MiB/s (1 MiB transfers through the pool)", rounds/w.Seconds(), rounds/r.Seconds())
+		// straight between a file and the peer's buffers
+		d := []transport.BufferDescriptor{{Offset: mr.Addr(), Token: mr.RKey(), Length: 1 << 20}}
+		if n, err := srv.RDMAWriteFrom(d, bytes.NewReader(data), 4096, 1<<20); err != nil || n != 1<<20-4096 ||
+			!bytes.Equal(mem[:n], data[4096:]) {
+			t.Fatalf("RDMAWriteFrom: %d, %v", n, err)
+		}
+		f, err := os.CreateTemp(t.TempDir(), "w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := srv.RDMAReadTo(d, f, 0, 1<<20-4096); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := os.ReadFile(f.Name()); !bytes.Equal(got, data[4096:]) {
+			t.Fatal("RDMAReadTo: data differ")
+		}
 		// a bad token ends that connection only
 		bad := []transport.BufferDescriptor{{Offset: mr.Addr(), Token: mr.RKey() ^ 0x5a5a00, Length: 4096}}
 		errc := make(chan error, 1)
