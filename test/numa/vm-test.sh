@@ -34,6 +34,8 @@ trap 'rm -rf "$BIN"' EXIT
 cd "$REPO"
 log "building the numa test binary"
 CGO_ENABLED=0 go test -c ${NUMA_GOFLAGS:-} -o "$BIN/numa.test" ./numa
+log "building the smb3d-in-the-guest test binary"
+CGO_ENABLED=0 go test -c ${NUMA_GOFLAGS:-} -o "$BIN/smb3dvm.test" ./test/numa/smb3dvm
 
 # MAC=node: the truth the test compares sysfs against (-1: no node given).
 EXPECT="52:54:00:00:00:ff=-1 52:54:00:00:01:01=1 52:54:00:00:00:01=0"
@@ -70,6 +72,9 @@ echo "vlan1 on \$(byaddr 52:54:00:00:01:01), vlanu on \$(byaddr 52:54:00:00:00:f
 echo "--- numa.test"
 cd "$REPO/numa"
 NUMA_VM=1 NUMA_EXPECT="$EXPECT" NUMA_EXPECT_IF="vlan1=1 vlanu=-1" /softroce/bin/numa.test$flags
+echo "--- smb3dvm.test (smb3d's channels, one client per NIC)"
+cd "$REPO/test/numa/smb3dvm"
+NUMA_VM=1 NUMA_EXPECT="$EXPECT" /softroce/bin/smb3dvm.test -test.v -test.count=1
 SCRIPT
 )
 # Prepare through soft-RoCE's own prepare.sh, then boot from a private copy
