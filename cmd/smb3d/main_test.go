@@ -244,3 +244,42 @@ func TestRunStatusMetricsReload(t *testing.T) {
 }
 
 var _ = errors.New
+
+// TestDiag: `smb3d diag` lists the advertised interfaces and says why RDMA
+// will not engage on this machine (no RDMA device, no rdma listener).
+func TestDiag(t *testing.T) {
+	dir := t.TempDir()
+	users := filepath.Join(dir, "users")
+	if err := userCmd([]string{"add", "--file", users, "--password", "pw", "u"}); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(dir, "smb3d.conf")
+	os.WriteFile(conf, []byte(fmt.Sprintf("[global]\nlisten = 127.0.0.1:4455\nusers file = %s\nmultichannel = yes\ninterfaces = lo\n[s]\npath = %s\n", users, dir)), 0o644)
+	r, w, _ := os.Pipe()
+	stdout := os.Stdout
+	os.Stdout = w
+	err := diagCmd([]string{"-c", conf})
+	w.Close()
+	os.Stdout = stdout
+	out, _ := io.ReadAll(r)
+	if err == nil || !strings.Contains(err.Error(), "problem") {
+		t.Errorf("diag found no problem without an RDMA listener: %v", err)
+	}
+	for _, want := range []string{"lo", "127.0.0.1", "no 'rdma listen' address", "multichannel"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("diag output lacks %q:\n%s", want, out)
+		}
+	}
+	// A config with multichannel off says so.
+	os.WriteFile(conf, []byte(fmt.Sprintf("[global]\nlisten = 127.0.0.1:4455\nusers file = %s\n[s]\npath = %s\n", users, dir)), 0o644)
+	os.Stdout = w
+	r, w, _ = os.Pipe()
+	os.Stdout = w
+	diagCmd([]string{"-c", conf})
+	w.Close()
+	os.Stdout = stdout
+	out, _ = io.ReadAll(r)
+	if !strings.Contains(string(out), "'multichannel = yes' is not set") {
+		t.Errorf("diag does not flag multichannel off:\n%s", out)
+	}
+}
