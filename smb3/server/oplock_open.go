@@ -147,6 +147,16 @@ func (r *request) breakForRename(o *open, target string) wire.Status {
 	if i := strings.LastIndexByte(newPath, '/'); i >= 0 {
 		parent = newPath[:i]
 	}
+	srv.nodes.mu.Lock()
+	srcParent := ""
+	if i := strings.LastIndexByte(o.node.path, '/'); i >= 0 {
+		srcParent = o.node.path[:i]
+	}
+	srv.nodes.mu.Unlock()
+	// Only a rename within one directory meets the directory's own
+	// opens: a move into another directory does not (smb2.notify.rec and
+	// mask-change move files into a directory open with DELETE).
+	sameDir := strings.EqualFold(srcParent, parent)
 	woken := false // this rename holds one count in renamesWoken
 	release := func() {
 		if woken {
@@ -163,7 +173,7 @@ func (r *request) breakForRename(o *open, target string) wire.Status {
 			for _, x := range n.opens {
 				// The rename's own open of the directory asks for DELETE
 				// and shares only read and write.
-				if x.isDir && shareConflict(x, accessDelete, shareRead|shareWrite) {
+				if sameDir && x.isDir && shareConflict(x, accessDelete, shareRead|shareWrite) {
 					srv.nodes.mu.Unlock()
 					release()
 					renameBreaksSent.Delete(r)
