@@ -49,6 +49,7 @@ test-torture: build
 
 test-rdma:
 	test/soft-roce/run-tests.sh
+	test/soft-roce/smbdirect-test.sh
 	test/numa/vm-test.sh
 
 # Each fuzz target briefly (FUZZTIME per target); CI runs them for 2 s each.

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"net"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -211,6 +212,7 @@ func run(cfg *Config, ready func(), confPath string) error {
 			return fmt.Errorf("rdma listen %s: %w", a, err)
 		}
 		ls = append(ls, l)
+		rdmaListening.add(a)
 	}
 	if len(cfg.RDMAListen) > 0 {
 		defer func() {
@@ -428,7 +430,7 @@ func interfaceProvider(cfg *Config) func() ([]fscc.NetworkInterface, error) {
 		if cached != nil && time.Since(at) < 5*time.Second {
 			return cached, nil
 		}
-		ifs, err := netif.Discover(netif.Options{Only: cfg.InterfaceNames, Overrides: cfg.Interfaces})
+		ifs, err := netif.Discover(netif.Options{Only: cfg.InterfaceNames, Overrides: cfg.Interfaces, RDMAListening: rdmaListening.on})
 		if err != nil {
 			return nil, err
 		}
@@ -465,4 +467,49 @@ func listenedOnly(ifs []fscc.NetworkInterface, listen []string) []fscc.NetworkIn
 		}
 	}
 	return out
+}
+
+// rdmaListening records the SMB-Direct listeners that started, so the
+// interface list marks an interface RDMA-capable only while a listener
+// serves it (an unspecified address serves them all).
+var rdmaListening rdmaSet
+
+type rdmaSet struct {
+	mu    sync.Mutex
+	addrs []netip.Addr
+}
+
+func (r *rdmaSet) add(hostport string) {
+	ap, err := netip.ParseAddrPort(hostport)
+	if err != nil {
+		return
+	}
+	r.mu.Lock()
+	r.addrs = append(r.addrs, ap.Addr().Unmap())
+	r.mu.Unlock()
+}
+
+func (r *rdmaSet) on(ifname string) bool {
+	r.mu.Lock()
+	addrs := append([]netip.Addr(nil), r.addrs...)
+	r.mu.Unlock()
+	if len(addrs) == 0 {
+		return false
+	}
+	ifc, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return false
+	}
+	have, _ := ifc.Addrs()
+	for _, a := range addrs {
+		if a.IsUnspecified() {
+			return true
+		}
+		for _, h := range have {
+			if p, err := netip.ParsePrefix(h.String()); err == nil && p.Addr().Unmap() == a {
+				return true
+			}
+		}
+	}
+	return false
 }
