@@ -11,7 +11,8 @@ import (
 // break goes first to the channel the open was created on, as Windows does
 // (it remembers the channel an oplock or lease was granted on;
 // smb2.multichannel.oplocks.test2), then to the other channels of the
-// session, oldest binding first (smb2.multichannel.oplocks.test3_*).
+// session, oldest binding first (smb2.multichannel.oplocks.test3_*); a
+// channel where a break went unacknowledged comes last.
 
 // channelSeq numbers channels in the order they were bound.
 var channelSeq atomic.Uint64
@@ -49,13 +50,46 @@ func (s *session) breakChannels(fid wire.FileID, hasFid bool) []*conn {
 			seqs[c] = ch.seq
 		}
 	}
+	failed := make(map[*conn]bool, len(cs))
+	for _, c := range cs {
+		failed[c] = c.breakFailed.Load()
+	}
 	sort.SliceStable(cs, func(i, j int) bool {
+		if failed[cs[i]] != failed[cs[j]] {
+			return !failed[cs[i]]
+		}
 		if hasFid && (cs[i] == first) != (cs[j] == first) {
 			return cs[i] == first
 		}
 		return seqs[cs[i]] < seqs[cs[j]]
 	})
 	return cs
+}
+
+// breakFailed records that a break on c, a channel of s, was not
+// acknowledged: later breaks try c last (Samba drops such a channel;
+// smb2.multichannel.leases.test2), and when every channel of s has failed
+// the client is unreachable and the session is logged off, so the opens
+// it holds stop blocking others (smb2.multichannel.*.test3/4). The
+// connections stay open: smbtorture crashes when its blocked transports
+// are cut under it.
+func (s *session) breakFailed(c *conn) {
+	c.breakFailed.Store(true)
+	s.mu.Lock()
+	all := true
+	for x := range s.conns {
+		if !x.breakFailed.Load() {
+			all = false
+			break
+		}
+	}
+	s.mu.Unlock()
+	if all {
+		s.srv.log.Warn("no channel of the session acknowledges breaks: logging it off", "session", s.id)
+		s.srv.keepDurable(s) // durable.go
+		s.logoff()
+		s.removeChannels()
+	}
 }
 
 // noteChannelUse is called after each request: a CREATE that opened a file

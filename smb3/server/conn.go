@@ -58,6 +58,7 @@ type conn struct {
 	// tortureUnacked: FSCTL_SMBTORTURE_FORCE_UNACKED_TIMEOUT was received
 	// (channels.go); breaks sent here count as never acknowledged.
 	tortureUnacked atomic.Bool
+	breakFailed    atomic.Bool // a break sent here went unacknowledged (channels.go)
 
 	// Memory budget: bytes of requests and expected responses in flight.
 	memMu   sync.Mutex
