@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -146,6 +147,13 @@ func run(cfg *Config, ready func(), confPath string) error {
 	}
 	if len(cfg.Shares) == 0 {
 		return errors.New("no shares configured")
+	}
+	if cfg.Multichannel && runtime.GOOS != "linux" {
+		// A break must be retried on another channel when the peer does
+		// not take it; without SIOCOUTQ the server cannot tell (Samba turns
+		// multichannel off the same way).
+		log.Warn("multichannel turned off: this platform cannot tell unacknowledged bytes (SIOCOUTQ)")
+		cfg.Multichannel = false
 	}
 	var placement *numa.Placement
 	if topo, err := numa.System(); err == nil {
