@@ -235,7 +235,19 @@ func (c *conn) deliver(msg []byte, owner *[]byte, encrypted bool) {
 	interim := h.IsAsync() && st == wire.StatusPending
 	c.cmu.Unlock()
 	c.ccond.Broadcast()
-	if h.MessageID() == ^uint64(0) { // oplock/lease break notification: none requested
+	if h.MessageID() == ^uint64(0) { // oplock/lease break notification
+		if c.s != nil && c.s.breaks != nil && len(msg) >= wire.HeaderSize+44 && le.Uint16(msg[wire.HeaderSize:]) == 44 {
+			var lb LeaseBreak
+			body := msg[wire.HeaderSize:]
+			lb.AckRequired = le.Uint32(body[4:])&1 != 0
+			copy(lb.Key[:], body[8:24])
+			lb.Current, lb.New = le.Uint32(body[24:]), le.Uint32(body[28:])
+			lb.Channel = c.s.channelIndex(c)
+			select {
+			case c.s.breaks <- lb:
+			default:
+			}
+		}
 		if owner != nil {
 			putBuf(owner)
 		}

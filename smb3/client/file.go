@@ -51,6 +51,9 @@ type CreateOptions struct {
 	Share       uint32
 	Disposition uint32
 	Options     uint32
+	// LeaseKey asks for a v2 lease with LeaseState (R=1, H=2, W=4).
+	LeaseKey   *[16]byte
+	LeaseState uint32
 }
 
 // FileInfo is what CREATE and FileNetworkOpenInformation return.
@@ -102,6 +105,21 @@ func (t *Tree) createReq(name string, o CreateOptions) req {
 	b = append(b, n...)
 	if len(n) == 0 {
 		b = append(b, 0)
+	}
+	if o.LeaseKey != nil {
+		// SMB2_CREATE_REQUEST_LEASE_V2 (MS-SMB2 2.2.13.2.10).
+		b[wire.HeaderSize+3] = 0xFF // RequestedOplockLevel: lease
+		for len(b)%8 != 0 {
+			b = append(b, 0)
+		}
+		off := len(b)
+		var data []byte
+		data = append(data, o.LeaseKey[:]...)
+		data = le.AppendUint32(data, o.LeaseState)
+		data = append(data, make([]byte, 12+16+4)...) // flags, duration, parent key, epoch, reserved
+		b = wire.AppendCreateContexts(b, []wire.CreateContext{{Name: "RqLs", Data: data}})
+		le.PutUint32(b[wire.HeaderSize+48:], uint32(off))
+		le.PutUint32(b[wire.HeaderSize+52:], uint32(len(b)-off))
 	}
 	return req{msg: b}
 }

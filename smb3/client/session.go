@@ -25,6 +25,8 @@ type Config struct {
 	Credits    int
 	ClientGUID [16]byte      // random when zero; the same for all channels
 	Timeout    time.Duration // for connection setup exchanges; 0: 30 s
+	// Breaks makes Session.Breaks deliver lease break notifications.
+	Breaks bool
 }
 
 // Session is an authenticated SMB 3.1.1 session with one or more channels.
@@ -47,6 +49,66 @@ type Session struct {
 	mu    sync.Mutex // guards chans
 	chans []*conn
 	rr    atomic.Uint64
+
+	// Breaks receives lease break notifications (buffered; dropped when
+	// full). Nil unless Config.Breaks is set.
+	breaks chan LeaseBreak
+}
+
+// LeaseBreak is a lease break notification (MS-SMB2 2.2.23.2) and the
+// channel it arrived on (its index in binding order).
+type LeaseBreak struct {
+	Key          [16]byte
+	Current, New uint32
+	AckRequired  bool
+	Channel      int
+}
+
+func (s *Session) channelIndex(c *conn) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, x := range s.chans {
+		if x == c {
+			return i
+		}
+	}
+	return -1
+}
+
+// Breaks returns the channel of lease breaks (Config.Breaks must be set).
+func (s *Session) Breaks() <-chan LeaseBreak { return s.breaks }
+
+// AckLease acknowledges a lease break with the given state (MS-SMB2
+// 2.2.24.2) on the tree the leased file was opened on, over any live channel.
+func (t *Tree) AckLease(key [16]byte, state uint32) error {
+	s := t.s
+	b := header(wire.CmdOplockBreak, s.id, t.id, 36)
+	b = le.AppendUint16(b, 36)
+	b = le.AppendUint16(b, 0)
+	b = le.AppendUint32(b, 0)
+	b = append(b, key[:]...)
+	b = le.AppendUint32(b, state)
+	b = le.AppendUint64(b, 0)
+	rs, err := s.call(req{msg: b})
+	if err != nil {
+		return err
+	}
+	defer releaseAll(rs)
+	return status(&rs[0], wire.CmdOplockBreak)
+}
+
+// DropChannel closes channel i's connection abruptly, as a failed link
+// would (fault tests); the session goes on over its other channels.
+func (s *Session) DropChannel(i int) {
+	s.mu.Lock()
+	if i < 0 || i >= len(s.chans) {
+		s.mu.Unlock()
+		return
+	}
+	c := s.chans[i]
+	s.chans = append(s.chans[:i:i], s.chans[i+1:]...)
+	s.mu.Unlock()
+	c.close()
 }
 
 // Dial connects to addr ("host:port"), negotiates SMB 3.1.1 and authenticates.
@@ -61,6 +123,9 @@ func Dial(ctx context.Context, addr string, cfg Config) (*Session, error) {
 		rand.Read(cfg.ClientGUID[:])
 	}
 	s := &Session{cfg: cfg}
+	if cfg.Breaks {
+		s.breaks = make(chan LeaseBreak, 64)
+	}
 	c, err := s.dialConn(ctx, addr)
 	if err != nil {
 		return nil, err
