@@ -103,3 +103,7 @@ func der(tag byte, parts ...[]byte) []byte {
 	}
 	return derAppend(make([]byte, 0, derLen(n)), tag, parts...)
 }
+
+// AppendDER appends the DER TLV (tag, concatenation of parts) to b; for
+// initiators built on this package's encoding (smb3/client).
+func AppendDER(b []byte, tag byte, parts ...[]byte) []byte { return derAppend(b, tag, parts...) }

@@ -131,27 +131,8 @@ var (
 	oidNTLMSSP = []byte{0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a}
 )
 
-func derAppend(b []byte, tag byte, parts ...[]byte) []byte {
-	n := 0
-	for _, p := range parts {
-		n += len(p)
-	}
-	b = append(b, tag)
-	switch {
-	case n < 0x80:
-		b = append(b, byte(n))
-	case n < 0x100:
-		b = append(b, 0x81, byte(n))
-	case n < 0x10000:
-		b = append(b, 0x82, byte(n>>8), byte(n))
-	default:
-		b = append(b, 0x83, byte(n>>16), byte(n>>8), byte(n))
-	}
-	for _, p := range parts {
-		b = append(b, p...)
-	}
-	return b
-}
+// derAppend is auth's DER encoder: one implementation for both sides.
+func derAppend(b []byte, tag byte, parts ...[]byte) []byte { return auth.AppendDER(b, tag, parts...) }
 
 // spnegoInit wraps the first NTLM token in a NegTokenInit with mechTypes [NTLMSSP].
 func spnegoInit(tok []byte) []byte {
