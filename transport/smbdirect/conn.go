@@ -98,6 +98,7 @@ type Conn struct {
 	// fixed once negotiated
 	maxSend     int // bytes per data transfer message sent, header included
 	peerMaxFrag int // largest message the peer reassembles
+	peerMaxRW   int // the server's MaxReadWriteSize (client side only)
 	maxMsg      atomic.Int64
 
 	writeMu sync.Mutex // one upper-layer message's fragments at a time
@@ -751,6 +752,7 @@ func (c *Conn) clientNegotiate() error {
 	c.mu.Lock()
 	c.maxSend = min(c.opts.MaxSendSize, int(r.MaxReceiveSize()))
 	c.peerMaxFrag = int(r.MaxFragmentedSize())
+	c.peerMaxRW = int(r.MaxReadWriteSize())
 	c.peerTarget = int(r.CreditsRequested())
 	c.sendCredits = int(r.CreditsGranted())
 	c.phase = phaseData
