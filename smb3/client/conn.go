@@ -1,7 +1,6 @@
 package client
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -77,11 +76,11 @@ type call struct {
 	err  error
 }
 
-// conn is one TCP connection (a channel once the session is set up).
+// conn is one transport connection (a channel once the session is set up).
 type conn struct {
-	nc  net.Conn
-	br  *bufio.Reader
-	s   *Session // nil until session setup
+	t    link
+	rdma *rdmaChan // SMB-Direct: registered buffers for READ/WRITE data; nil over TCP
+	s    *Session  // nil until session setup
 	max struct{ read, write, trans uint32 }
 
 	// Fixed after negotiate.
@@ -112,20 +111,17 @@ type conn struct {
 	err     error
 }
 
-func newConn(nc net.Conn, target int) *conn {
-	if tc, ok := nc.(*net.TCPConn); ok {
-		tc.SetNoDelay(true)
-		tc.SetReadBuffer(4 << 20)
-		tc.SetWriteBuffer(4 << 20)
+func newConn(t link, target int) *conn {
+	c := &conn{t: t, avail: 1, target: target, pending: map[uint64]*call{}}
+	if rl, ok := t.(*rdmaLink); ok {
+		c.rdma = rl.ch
 	}
-	c := &conn{nc: nc, br: bufio.NewReaderSize(nc, 256<<10), avail: 1, target: target,
-		pending: map[uint64]*call{}}
 	c.ccond = sync.NewCond(&c.cmu)
 	go c.readLoop()
 	return c
 }
 
-func (c *conn) close() error { return c.nc.Close() }
+func (c *conn) close() error { return c.t.close() }
 
 // Frame buffers are pooled by power-of-two size class from 64 KiB up.
 var bufPools [12]sync.Pool // 64K .. 128M
@@ -172,18 +168,9 @@ func putBuf(p *[]byte) {
 func (c *conn) readLoop() {
 	var err error
 	defer func() { c.fail(err) }()
-	var th [4]byte
 	for {
-		if _, err = io.ReadFull(c.br, th[:]); err != nil {
-			return
-		}
-		n := int(th[1])<<16 | int(th[2])<<8 | int(th[3])
-		if th[0] != 0 || n < wire.HeaderSize {
-			err = fmt.Errorf("%w: bad transport header %x", ErrProtocol, th)
-			return
-		}
-		bp := getBuf(n)
-		if _, err = io.ReadFull(c.br, *bp); err != nil {
+		var bp *[]byte
+		if bp, err = c.t.read(); err != nil {
 			return
 		}
 		m := *bp
@@ -302,7 +289,7 @@ func (c *conn) fail(err error) {
 	c.avail = 1 << 30 // wake and never block again: sends now fail
 	c.cmu.Unlock()
 	c.ccond.Broadcast()
-	c.nc.Close()
+	c.t.close()
 }
 
 // acquire takes charge credits and returns the first message id and the
@@ -401,19 +388,13 @@ func (c *conn) send(reqs []req, hook func(msg []byte)) ([]*call, error) {
 	}
 	var err error
 	if len(reqs) == 1 && !sign && !reqs[0].sign && !seal && hook == nil {
-		// Header+body and payload in one writev.
+		// Header+body and payload in one message (one writev over TCP).
 		r := reqs[0]
-		n := len(r.msg) + len(r.data)
-		th := [4]byte{0, byte(n >> 16), byte(n >> 8), byte(n)}
-		bufs := net.Buffers{th[:], r.msg}
-		if len(r.data) > 0 {
-			bufs = append(bufs, r.data)
-		}
 		c.wmu.Lock()
-		_, err = bufs.WriteTo(c.nc)
+		err = c.t.write(r.msg, r.data)
 		c.wmu.Unlock()
 	} else {
-		// One frame: transport header, transform headroom, the chain.
+		// One message: transform headroom, the chain.
 		n := 0
 		for i, r := range reqs {
 			l := len(r.msg) + len(r.data)
@@ -422,9 +403,9 @@ func (c *conn) send(reqs []req, hook func(msg []byte)) ([]*call, error) {
 			}
 			n += l
 		}
-		head := 4
+		head := 0
 		if seal {
-			head += crypt.TransformHeaderSize
+			head = crypt.TransformHeaderSize
 		}
 		fb := getBuf(head + n + 16)
 		f := (*fb)[:head]
@@ -448,21 +429,12 @@ func (c *conn) send(reqs []req, hook func(msg []byte)) ([]*call, error) {
 				hook(m)
 			}
 		}
-		var out []byte
+		out := f
 		if seal {
-			sealed := crypt.SealInPlace(s.enc, f[4:], s.id)
-			if &sealed[0] == &f[4] {
-				out = f[:4+len(sealed)]
-			} else { // grown: cannot happen with the 16 spare bytes above
-				out = append(make([]byte, 4, 4+len(sealed)), sealed...)
-			}
-		} else {
-			out = f
+			out = crypt.SealInPlace(s.enc, f, s.id)
 		}
-		l := len(out) - 4
-		out[0], out[1], out[2], out[3] = 0, byte(l>>16), byte(l>>8), byte(l)
 		c.wmu.Lock()
-		_, err = c.nc.Write(out)
+		err = c.t.write(out)
 		c.wmu.Unlock()
 		putBuf(fb)
 	}
@@ -484,8 +456,8 @@ func header(cmd wire.Command, sessID uint64, treeID uint32, extra int) []byte {
 	return b
 }
 
-// deadlineConn bounds setup exchanges.
-func withDeadline(nc net.Conn, d time.Duration) func() {
-	nc.SetDeadline(time.Now().Add(d))
-	return func() { nc.SetDeadline(time.Time{}) }
+// withDeadline bounds setup exchanges on c.
+func withDeadline(c *conn, d time.Duration) func() {
+	c.t.setDeadline(time.Now().Add(d))
+	return func() { c.t.setDeadline(time.Time{}) }
 }

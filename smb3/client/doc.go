@@ -12,9 +12,13 @@
 // (MS-SMB2 3.2.5.3.1, SMB2_SESSION_FLAG_BINDING) and requests are spread
 // over them round robin.
 //
+// Channels run over TCP or, with Config.RDMA, over SMB-Direct (MS-SMBD,
+// transport/smbdirect): large READ and WRITE data then goes by RDMA
+// between the server and buffers each channel registers (rdma.go).
+//
 // Ownership: a Session owns its keys (fixed once set up) and its channel
 // list (under Session.mu). Each channel (conn) has one reader goroutine that
-// owns the socket's read side and completes calls; writers serialize on
+// owns the transport's read side and completes calls; writers serialize on
 // conn.wmu so that each message or compound chain goes out in one write;
 // credits and message ids live under conn.cmu.
 package client

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"smb3d/smb3/wire"
+	"smb3d/transport"
 )
 
 // Access masks, dispositions and options of CREATE (MS-SMB2 2.2.13).
@@ -318,21 +319,20 @@ func (f *File) Close() error {
 }
 
 // ReadAt reads up to len(p) bytes at off with one READ (len(p) must not
-// exceed the server's MaxReadSize). At end of file it returns io.EOF.
+// exceed the session's MaxRead). At end of file it returns io.EOF. Over
+// SMB-Direct the server writes the data into a registered buffer by RDMA
+// (rdma.go).
 func (f *File) ReadAt(p []byte, off int64) (int, error) {
-	b := f.t.hdr(wire.CmdRead, 49)
-	b = le.AppendUint16(b, 49)
-	b = append(b, 0x50, 0) // Padding: data right after the 16-byte response body, Flags
-	b = le.AppendUint32(b, uint32(len(p)))
-	b = le.AppendUint64(b, uint64(off))
-	b = wire.AppendFileID(b, f.ID)
-	b = le.AppendUint32(b, 0) // MinimumCount
-	b = le.AppendUint32(b, 0) // Channel
-	b = le.AppendUint32(b, 0) // RemainingBytes
-	b = le.AppendUint16(b, 0) // ReadChannelInfoOffset
-	b = le.AppendUint16(b, 0) // ReadChannelInfoLength
-	b = append(b, 0)
-	rs, err := f.t.s.call(req{msg: b, charge: charge(len(p))})
+	s := f.t.s
+	c := s.pick()
+	slot, err := s.rdmaSlotFor(c, len(p))
+	if err != nil {
+		return 0, err
+	}
+	if slot != nil {
+		defer c.rdma.put(slot)
+	}
+	rs, err := c.roundTrip([]req{f.readReq(len(p), off, slot)}, nil)
 	if err != nil {
 		return 0, err
 	}
@@ -348,6 +348,18 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	if len(body) < 16 {
 		return 0, fmt.Errorf("%w: short READ response", ErrProtocol)
 	}
+	if slot != nil {
+		// MS-SMB2 3.3.5.12: DataLength 0, DataRemaining the bytes written
+		// into the buffer
+		n := uint64(le.Uint32(body[8:]))
+		if le.Uint32(body[4:]) != 0 {
+			return 0, errRDMAResponse
+		}
+		if n > uint64(len(p)) {
+			return 0, fmt.Errorf("%w: READ by RDMA of %d bytes into %d", ErrProtocol, n, len(p))
+		}
+		return copy(p, slot.b[:n]), nil
+	}
 	o, n := uint64(body[2]), uint64(le.Uint32(body[4:]))
 	if o+n > uint64(len(r.Msg)) || n > uint64(len(p)) {
 		return 0, fmt.Errorf("%w: READ data out of range", ErrProtocol)
@@ -355,21 +367,81 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	return copy(p, r.Msg[o:o+n]), nil
 }
 
-// WriteAt writes p at off with one WRITE (len(p) must not exceed the
-// server's MaxWriteSize).
-func (f *File) WriteAt(p []byte, off int64) (int, error) {
-	b := f.t.hdr(wire.CmdWrite, 48)
+// readReq builds a READ (MS-SMB2 2.2.19) of n bytes at off; with slot, the
+// data goes into it by RDMA (Channel SMB2_CHANNEL_RDMA_V1 and the slot's
+// buffer descriptor as ReadChannelInfo).
+func (f *File) readReq(n int, off int64, slot *rdmaSlot) req {
+	b := f.t.hdr(wire.CmdRead, 64)
 	b = le.AppendUint16(b, 49)
-	b = le.AppendUint16(b, wire.HeaderSize+48) // DataOffset
-	b = le.AppendUint32(b, uint32(len(p)))
+	b = append(b, 0x50, 0) // Padding: data right after the 16-byte response body, Flags
+	b = le.AppendUint32(b, uint32(n))
 	b = le.AppendUint64(b, uint64(off))
 	b = wire.AppendFileID(b, f.ID)
-	b = le.AppendUint32(b, 0) // Channel
-	b = le.AppendUint32(b, 0) // RemainingBytes
-	b = le.AppendUint16(b, 0) // WriteChannelInfoOffset
-	b = le.AppendUint16(b, 0) // WriteChannelInfoLength
-	b = le.AppendUint32(b, 0) // Flags
-	rs, err := f.t.s.call(req{msg: b, data: p, charge: charge(len(p))})
+	b = le.AppendUint32(b, 0) // MinimumCount
+	if slot == nil {
+		b = le.AppendUint32(b, wire.ChannelNone)
+		b = le.AppendUint32(b, 0) // RemainingBytes
+		b = le.AppendUint16(b, 0) // ReadChannelInfoOffset
+		b = le.AppendUint16(b, 0) // ReadChannelInfoLength
+		b = append(b, 0)
+	} else {
+		b = le.AppendUint32(b, wire.ChannelRDMAV1)
+		b = le.AppendUint32(b, 0)
+		b = le.AppendUint16(b, wire.HeaderSize+48)
+		b = le.AppendUint16(b, transport.BufferDescriptorSize)
+		b = appendDescriptor(b, slot.desc)
+	}
+	return req{msg: b, charge: charge(n)}
+}
+
+// writeReq builds a WRITE (MS-SMB2 2.2.21) of p at off; with slot (holding
+// a copy of p), the server pulls the data by RDMA: Channel
+// SMB2_CHANNEL_RDMA_V1, Length and DataOffset 0, RemainingBytes the length
+// and the slot's buffer descriptor as WriteChannelInfo.
+func (f *File) writeReq(p []byte, off int64, slot *rdmaSlot) req {
+	b := f.t.hdr(wire.CmdWrite, 64)
+	b = le.AppendUint16(b, 49)
+	if slot == nil {
+		b = le.AppendUint16(b, wire.HeaderSize+48) // DataOffset
+		b = le.AppendUint32(b, uint32(len(p)))
+	} else {
+		b = le.AppendUint16(b, 0)
+		b = le.AppendUint32(b, 0)
+	}
+	b = le.AppendUint64(b, uint64(off))
+	b = wire.AppendFileID(b, f.ID)
+	if slot == nil {
+		b = le.AppendUint32(b, wire.ChannelNone)
+		b = le.AppendUint32(b, 0) // RemainingBytes
+		b = le.AppendUint16(b, 0) // WriteChannelInfoOffset
+		b = le.AppendUint16(b, 0) // WriteChannelInfoLength
+		b = le.AppendUint32(b, 0) // Flags
+		return req{msg: b, data: p, charge: charge(len(p))}
+	}
+	b = le.AppendUint32(b, wire.ChannelRDMAV1)
+	b = le.AppendUint32(b, uint32(len(p)))
+	b = le.AppendUint16(b, wire.HeaderSize+48)
+	b = le.AppendUint16(b, transport.BufferDescriptorSize)
+	b = le.AppendUint32(b, 0)
+	b = appendDescriptor(b, slot.desc)
+	return req{msg: b, charge: charge(len(p))}
+}
+
+// WriteAt writes p at off with one WRITE (len(p) must not exceed the
+// session's MaxWrite). Over SMB-Direct the server reads the data from a
+// registered buffer by RDMA (rdma.go).
+func (f *File) WriteAt(p []byte, off int64) (int, error) {
+	s := f.t.s
+	c := s.pick()
+	slot, err := s.rdmaSlotFor(c, len(p))
+	if err != nil {
+		return 0, err
+	}
+	if slot != nil {
+		defer c.rdma.put(slot)
+		copy(slot.b, p)
+	}
+	rs, err := c.roundTrip([]req{f.writeReq(p, off, slot)}, nil)
 	if err != nil {
 		return 0, err
 	}

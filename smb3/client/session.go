@@ -27,6 +27,32 @@ type Config struct {
 	Timeout    time.Duration // for connection setup exchanges; 0: 30 s
 	// Breaks makes Session.Breaks deliver lease break notifications.
 	Breaks bool
+	// RDMA makes Dial and Bind connect by SMB-Direct (MS-SMBD) instead of
+	// TCP: addr is the server's RDMA address ("ip[:port]", port 5445 by
+	// default). It needs the rdma build tag and an RDMA device.
+	RDMA bool
+	// RDMABuffers and RDMABufferSize size each SMB-Direct channel's
+	// registered buffers, one per READ or WRITE in flight whose data goes
+	// by RDMA (16 x 1 MiB); RDMABufferSize also bounds MaxRead/MaxWrite.
+	RDMABuffers, RDMABufferSize int
+}
+
+func (cfg *Config) withDefaults() {
+	if cfg.Credits == 0 {
+		cfg.Credits = 512
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.ClientGUID == ([16]byte{}) {
+		rand.Read(cfg.ClientGUID[:])
+	}
+	if cfg.RDMABuffers <= 0 {
+		cfg.RDMABuffers = 16
+	}
+	if cfg.RDMABufferSize <= 0 {
+		cfg.RDMABufferSize = 1 << 20
+	}
 }
 
 // Session is an authenticated SMB 3.1.1 session with one or more channels.
@@ -111,22 +137,24 @@ func (s *Session) DropChannel(i int) {
 	c.close()
 }
 
-// Dial connects to addr ("host:port"), negotiates SMB 3.1.1 and authenticates.
+// Dial connects to addr ("host:port", or an RDMA address with
+// Config.RDMA), negotiates SMB 3.1.1 and authenticates.
 func Dial(ctx context.Context, addr string, cfg Config) (*Session, error) {
-	if cfg.Credits == 0 {
-		cfg.Credits = 512
-	}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = 30 * time.Second
-	}
-	if cfg.ClientGUID == ([16]byte{}) {
-		rand.Read(cfg.ClientGUID[:])
-	}
+	cfg.withDefaults()
 	s := &Session{cfg: cfg}
 	if cfg.Breaks {
 		s.breaks = make(chan LeaseBreak, 64)
 	}
 	c, err := s.dialConn(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	return s.start(c, addr)
+}
+
+// start sets up the session on its first channel c.
+func (s *Session) start(c *conn, addr string) (*Session, error) {
+	c, err := s.negotiateConn(c, addr)
 	if err != nil {
 		return nil, err
 	}
@@ -148,9 +176,11 @@ func (s *Session) Channels() int {
 	return len(s.chans)
 }
 
-// MaxRead, MaxWrite and MaxTransact are the server's limits (MS-SMB2 2.2.4).
-func (s *Session) MaxRead() int     { return int(s.maxRead) }
-func (s *Session) MaxWrite() int    { return int(s.maxWrite) }
+// MaxRead, MaxWrite and MaxTransact are the server's limits (MS-SMB2
+// 2.2.4); over SMB-Direct, MaxRead and MaxWrite are also bounded by what
+// one READ or WRITE can move (ioLimit, rdma.go).
+func (s *Session) MaxRead() int     { return s.ioLimit(s.maxRead) }
+func (s *Session) MaxWrite() int    { return s.ioLimit(s.maxWrite) }
 func (s *Session) MaxTransact() int { return int(s.maxTrans) }
 
 // Signing and Encrypting report what the session does on every request.
@@ -173,7 +203,7 @@ func (s *Session) Logoff() error {
 	b := header(wire.CmdLogoff, s.id, 0, 4)
 	b = le.AppendUint16(b, 4)
 	b = le.AppendUint16(b, 0)
-	done := withDeadline(c.nc, s.cfg.Timeout)
+	done := withDeadline(c, s.cfg.Timeout)
 	defer done()
 	rs, err := c.roundTrip([]req{{msg: b}}, nil)
 	if err != nil {
@@ -206,14 +236,22 @@ func (s *Session) pick() *conn {
 	return cs[s.rr.Add(1)%uint64(len(cs))]
 }
 
+// dialConn connects to addr by TCP or, with Config.RDMA, by SMB-Direct.
 func (s *Session) dialConn(ctx context.Context, addr string) (*conn, error) {
+	if s.cfg.RDMA {
+		return s.dialRDMA(ctx, addr) // rdma.go
+	}
 	d := net.Dialer{Timeout: s.cfg.Timeout}
 	nc, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	c := newConn(nc, s.cfg.Credits)
-	done := withDeadline(nc, s.cfg.Timeout)
+	return newConn(newTCPLink(nc), s.cfg.Credits), nil
+}
+
+// negotiateConn runs NEGOTIATE on a new connection; on failure it is closed.
+func (s *Session) negotiateConn(c *conn, addr string) (*conn, error) {
+	done := withDeadline(c, s.cfg.Timeout)
 	defer done()
 	if err := c.negotiate(s.cfg); err != nil {
 		c.close()
@@ -395,7 +433,7 @@ func (s *Session) authenticate(c *conn, sessID uint64, bind bool) (id uint64, ke
 // setup authenticates the first channel and derives the session's keys
 // (MS-SMB2 3.2.5.3.1).
 func (s *Session) setup(c *conn) error {
-	done := withDeadline(c.nc, s.cfg.Timeout)
+	done := withDeadline(c, s.cfg.Timeout)
 	defer done()
 	id, key, sflags, pre, final, err := s.authenticate(c, 0, false)
 	if err != nil {
@@ -439,11 +477,20 @@ func (s *Session) Bind(ctx context.Context, addr string) error {
 	if err != nil {
 		return err
 	}
+	return s.bind(c, addr)
+}
+
+// bind binds the new connection c to the session; on failure c is closed.
+func (s *Session) bind(c *conn, addr string) error {
+	c, err := s.negotiateConn(c, addr)
+	if err != nil {
+		return err
+	}
 	if c.dialect != s.dialect || c.cipherID != s.cipherID || c.signAlg != s.signAlg {
 		c.close()
 		return fmt.Errorf("bind %s: negotiated differently from the session's first channel", addr)
 	}
-	done := withDeadline(c.nc, s.cfg.Timeout)
+	done := withDeadline(c, s.cfg.Timeout)
 	c.signer, c.forceSign = s.signer, true
 	_, key, _, pre, final, err := s.authenticate(c, s.id, true)
 	done()
