@@ -204,7 +204,8 @@ echo "ACCEPTANCE rc=$rc (steps a-h)"
 exit $rc
 GUEST
 )
-script="SIZE=$SIZE REPO_DIR=$REPO
+# the guest script sees only what is set here (vm.sh passes no environment)
+script="SIZE=$SIZE REPO_DIR=$REPO SMBD_KSMBD=${SMBD_KSMBD:-0}
 $script"
 # MTU 9000 on dummy0 gives rxe an active MTU of 4096 (fewer packets per byte)
 export VM_TIMEOUT=${VM_TIMEOUT:-1500} VM_MEM=${VM_MEM:-3072} RXE_MTU=${RXE_MTU:-9000}
