@@ -47,6 +47,7 @@ func Alloc(size, node int) ([]byte, error) {
 	for i := 0; i < n; i += page {
 		b[i] = 0 // fault in under the policy
 	}
+	track(Addr(b), n, node)
 	return b[:size], nil
 }
 
@@ -55,7 +56,9 @@ func Free(b []byte) error {
 	if cap(b) == 0 {
 		return nil
 	}
-	if err := unix.Munmap(b[:cap(b)]); err != nil {
+	full := b[:cap(b)]
+	untrack(Addr(full))
+	if err := unix.Munmap(full); err != nil {
 		return os.NewSyscallError("munmap", err)
 	}
 	return nil
@@ -138,9 +141,14 @@ func pageNodes(addr, n uintptr) ([]int, error) {
 	return nodes, nil
 }
 
-// Addr is the address of b's first byte, as /proc/PID/numa_maps names the
-// mapping.
-func Addr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+// PageNodesAt is PageNodes over n bytes at addr, memory this process maps
+// (an Allocation's span, say); nothing is read or written through addr.
+func PageNodesAt(addr uintptr, n int) ([]int, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	return pageNodes(addr, uintptr(n))
+}
 
 func maskNodes(m *nodeMask) []int {
 	var nodes []int
