@@ -45,6 +45,10 @@ var maxChunks = 16
 // until the kernel has taken all of it.
 type URingConn struct {
 	node int // NUMA node of its ring's thread; numa.Unknown when not placed
+	// bufs: the ring's node-bound buffers (staging, and messages of
+	// minPooled bytes or more, which go back through Release); nil when
+	// not placed.
+	bufs *numa.Pool
 
 	loop         *ringLoop
 	fd           int
@@ -300,11 +304,15 @@ func (c *URingConn) fail(err error) {
 	if c.rerr == nil || err == errClosed {
 		c.rerr = err
 	}
+	var drop [][]byte
 	if err == errClosed {
-		clear(c.rq)
+		drop = c.rq
 		c.rq, c.rqBytes = nil, 0
 	}
 	c.rmu.Unlock()
+	for _, m := range drop {
+		c.Release(m) // never handed to the reader: back to the pool
+	}
 	select {
 	case c.rnote <- struct{}{}:
 	default:
@@ -312,9 +320,27 @@ func (c *URingConn) fail(err error) {
 }
 
 // Release takes back a message from ReadMessage for a later one
-// (transport.Releaser; the netpoller Conn's pools); nothing may refer to it
-// afterwards.
-func (c *URingConn) Release(m []byte) { (*Conn)(nil).Release(m) }
+// (transport.Releaser): into the ring's node pool when it came from there
+// (known by its end address, so an in-place decryption's plaintext counts),
+// else the netpoller Conn's heap pools; nothing may refer to it afterwards.
+func (c *URingConn) Release(m []byte) {
+	if c.bufs != nil && c.bufs.Put(m) {
+		return
+	}
+	(*Conn)(nil).Release(m)
+}
+
+// msgBuf is a buffer for an n-byte message (loop goroutine): from the node
+// pool when the connection is placed and the message is large, else the
+// heap pools.
+func (c *URingConn) msgBuf(n int) []byte {
+	if c.bufs != nil && n >= minPooled {
+		if b, err := c.bufs.Get(n); err == nil {
+			return b
+		}
+	}
+	return getBuf(n)
+}
 
 func (c *URingConn) LocalAddr() net.Addr  { return c.laddr }
 func (c *URingConn) RemoteAddr() net.Addr { return c.raddr }
@@ -362,7 +388,7 @@ func (l *ringLoop) pump(c *URingConn) {
 		s.SetUserData(userData(c.id, udRecvBody, 0))
 	} else {
 		if c.stage == nil {
-			c.stage = make([]byte, stageSize)
+			c.stage = c.stageBuf()
 		}
 		if c.sStart > 0 {
 			c.sEnd = copy(c.stage, c.stage[c.sStart:c.sEnd])
@@ -435,7 +461,7 @@ func (c *URingConn) parse() error {
 		if n == 0 {
 			return fmt.Errorf("tcp: empty message")
 		}
-		m := getBuf(n)
+		m := c.msgBuf(n)
 		k := copy(m, c.stage[c.sStart+4:c.sEnd])
 		if k < n {
 			c.partial, c.have = m, k
@@ -668,8 +694,31 @@ func (l *ringLoop) closeConnNow(c *URingConn) bool {
 		w.finish(errClosed)
 	}
 	c.cur, c.wq = nil, nil
+	// No request of c is in flight (inflight is 0), so the kernel is done
+	// with its staging buffer and the partial message; unless the ring
+	// failed, when only its Close can tell.
+	for _, b := range [][]byte{c.stage, c.partial} {
+		if b == nil || c.bufs == nil {
+			continue
+		}
+		if l.failing {
+			l.orphans = append(l.orphans, b)
+		} else {
+			c.bufs.Put(b)
+		}
+	}
 	c.stage, c.partial = nil, nil
 	return l.pool.release(l)
+}
+
+// stageBuf is the connection's staging buffer: on the node when placed.
+func (c *URingConn) stageBuf() []byte {
+	if c.bufs != nil {
+		if b, err := c.bufs.Get(stageSize); err == nil {
+			return b
+		}
+	}
+	return make([]byte, stageSize)
 }
 
 // NUMANode is the node the connection's ring thread is pinned to, or -1

@@ -108,6 +108,7 @@ func (l *URingListener) Accept() (transport.Conn, error) {
 	c := newURingConn(fd, laddr, raddr, l.canSplice)
 	c.loop = loop
 	c.node = loop.node
+	c.bufs = loop.bufs
 	c.noDirect = l.pool.cfg.NoDirectSend
 	loop.post(loopCmd{kind: cmdAdd, c: c})
 	return c, nil

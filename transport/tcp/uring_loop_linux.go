@@ -25,6 +25,10 @@ import (
 type ringLoop struct {
 	pool *ringPool
 	node int // NUMA node the loop's thread is pinned to; numa.Unknown when none
+	// bufs holds the staging and message buffers of the loop's
+	// connections, bound to node; nil when the loop is not placed (they
+	// come from the Go heap then). Closed when the loop ends.
+	bufs *numa.Pool
 
 	// Shared: any goroutine posts commands.
 	mu   sync.Mutex
@@ -44,6 +48,11 @@ type ringLoop struct {
 	evBuf  []byte
 	cqes   []uring.CQE
 	cmdBuf []loopCmd
+	// failing: the ring failed with requests in flight; buffers of the
+	// connections torn down wait in orphans until the ring's Close says
+	// no request is left (or are leaked if it cannot).
+	failing bool
+	orphans [][]byte
 }
 
 type cmdKind uint8
@@ -155,12 +164,19 @@ func (l *ringLoop) run(ready chan<- error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	if l.node != numa.Unknown {
-		// The ring is created on this thread, so its memory and the
-		// staging buffers first touched here land on the node too.
+		// The ring is created on this thread, so the kernel allocates its
+		// memory on the node; the connections' buffers are bound to it.
 		if err := numa.PinThread(l.node); err != nil {
 			l.node = numa.Unknown
+		} else {
+			l.bufs = numa.NewPool(l.node, numa.PoolConfig{MinSize: stageSize, MaxSize: MaxFrame + 1})
 		}
 	}
+	defer func() {
+		if l.bufs != nil {
+			l.bufs.Close() // buffers the server still holds go when released
+		}
+	}()
 	entries := l.pool.cfg.Entries
 	if entries == 0 {
 		entries = 256
@@ -215,12 +231,19 @@ func (l *ringLoop) run(ready chan<- error) {
 			l.pool.release(l)
 		}
 	}
+	l.failing = true
 	for _, c := range l.conns {
 		c.fail(err)
 		c.inflight = 0
 		l.closeConnNow(c)
 	}
-	r.Close()
+	if r.Close() == nil {
+		// No request is left in flight: the buffers can go.
+		for _, b := range l.orphans {
+			l.bufs.Put(b)
+		}
+	} // else the kernel may still write them: leaked with the ring's memory
+	l.orphans = nil
 	unix.Close(fd)
 }
 

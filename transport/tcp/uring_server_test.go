@@ -18,6 +18,7 @@ import (
 
 	smb2 "github.com/hirochachacha/go-smb2"
 
+	"smb3d/numa"
 	"smb3d/smb3/auth"
 	"smb3d/smb3/server"
 	"smb3d/transport"
@@ -40,6 +41,22 @@ var transports = []struct {
 	{"netpoll", nil},
 	{"uring", &tcp.URingConfig{}},
 	{"uring-shared", &tcp.URingConfig{Rings: 1}},
+	{"uring-placed", &tcp.URingConfig{Placement: placeOnFirstNode()}},
+}
+
+// placeOnFirstNode places every connection on this machine's first node
+// (numa = N), so the server runs over node-bound buffers even on one node;
+// nil (no placement) when the machine shows no topology.
+func placeOnFirstNode() *numa.Placement {
+	topo, err := numa.System()
+	if err != nil || len(topo.Nodes) == 0 {
+		return nil
+	}
+	pl, err := numa.NewPlacement(numa.Policy{Mode: numa.Fixed, Node: topo.Nodes[0].ID}, topo)
+	if err != nil {
+		return nil
+	}
+	return pl
 }
 
 // served is a running server.
