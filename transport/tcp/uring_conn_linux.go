@@ -45,9 +45,8 @@ var maxChunks = 16
 // until the kernel has taken all of it.
 type URingConn struct {
 	node int // NUMA node of its ring's thread; numa.Unknown when not placed
-	// bufs: the ring's node-bound buffers (staging, and messages of
-	// minPooled bytes or more, which go back through Release); nil when
-	// not placed.
+	// bufs: the ring's node-bound buffers (staging, and messages over
+	// 64 KiB, which go back through Release); nil when not placed.
 	bufs *numa.Pool
 
 	loop         *ringLoop
@@ -330,11 +329,18 @@ func (c *URingConn) Release(m []byte) {
 	(*Conn)(nil).Release(m)
 }
 
+// nodeMinMsg is the smallest message taken from a node pool: above the
+// server's limit before authentication (64 KiB), so a message that is never
+// released (the server drops the connection on some errors without
+// releasing it) leaks node memory only to an authenticated peer, one
+// message per connection it loses.
+const nodeMinMsg = 64<<10 + 1
+
 // msgBuf is a buffer for an n-byte message (loop goroutine): from the node
 // pool when the connection is placed and the message is large, else the
 // heap pools.
 func (c *URingConn) msgBuf(n int) []byte {
-	if c.bufs != nil && n >= minPooled {
+	if c.bufs != nil && n >= nodeMinMsg {
 		if b, err := c.bufs.Get(n); err == nil {
 			return b
 		}

@@ -181,7 +181,11 @@ func (l *ringLoop) run(ready chan<- error) {
 	if entries == 0 {
 		entries = 256
 	}
-	r, err := uring.New(uring.Config{Entries: entries, MaxInflight: int(entries) * 2, Disable: l.pool.cfg.DisableSetup})
+	ucfg := uring.Config{Entries: entries, MaxInflight: int(entries) * 2, Disable: l.pool.cfg.DisableSetup}
+	if l.bufs != nil {
+		ucfg.Mem = nodeMem(l.node) // provided-buffer rings, registered buffers
+	}
+	r, err := uring.New(ucfg)
 	if err != nil {
 		ready <- err
 		return
@@ -246,6 +250,12 @@ func (l *ringLoop) run(ready chan<- error) {
 	l.orphans = nil
 	unix.Close(fd)
 }
+
+// nodeMem is a uring.Allocator bound to a node (numa.Alloc).
+type nodeMem int
+
+func (m nodeMem) Alloc(n int) ([]byte, error) { return numa.Alloc(n, int(m)) }
+func (m nodeMem) Free(b []byte) error         { return numa.Free(b) }
 
 // serve runs until the last connection has gone, or the ring fails.
 func (l *ringLoop) serve() error {

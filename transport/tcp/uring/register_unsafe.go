@@ -219,7 +219,7 @@ func (r *Ring) UnregisterEventfd() error {
 }
 
 // BufRing is a provided-buffer ring (IORING_REGISTER_PBUF_RING, 5.19): a ring of buffer
-// descriptors shared with the kernel plus the buffers, all in one anonymous mapping outside
+// descriptors shared with the kernel plus the buffers, all in one mapping outside
 // the Go heap. The kernel picks a buffer for each receive with FlagBufferSelect and group
 // Bgid, and reports its id in the CQE; the owner hands it back with Recycle.
 // Owned by the ring's owner goroutine.
@@ -242,16 +242,16 @@ func (r *Ring) NewBufRing(bgid uint16, entries int, size int) (*BufRing, error) 
 		return nil, unix.EINVAL
 	}
 	ringBytes := roundPage(entries * int(unsafe.Sizeof(ringBuf{})))
-	mem, err := unix.Mmap(-1, 0, ringBytes+entries*size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	mem, err := r.mem.Alloc(ringBytes + entries*size)
 	if err != nil {
-		return nil, os.NewSyscallError("mmap", err)
+		return nil, err
 	}
 	b := &BufRing{r: r, bgid: bgid, mask: uint16(entries - 1), size: size, mem: mem, bufBase: ringBytes}
 	b.descs = unsafe.Slice((*ringBuf)(unsafe.Pointer(&mem[0])), entries)
 	b.tailp = (*uint32)(unsafe.Pointer(&mem[12]))
 	reg := bufReg{RingAddr: uint64(uintptr(unsafe.Pointer(&mem[0]))), RingEntries: uint32(entries), Bgid: bgid}
 	if _, err := r.register(regPbufRing, "IORING_REGISTER_PBUF_RING", "5.19", unsafe.Pointer(&reg), 1); err != nil {
-		unix.Munmap(mem)
+		r.mem.Free(mem)
 		return nil, err
 	}
 	for i := range entries {
@@ -317,7 +317,7 @@ func (b *BufRing) Close() error {
 
 func (b *BufRing) unmap() {
 	if b.mem != nil {
-		unix.Munmap(b.mem)
+		b.r.mem.Free(b.mem)
 		b.mem, b.descs, b.tailp = nil, nil, nil
 	}
 }

@@ -36,7 +36,25 @@ type Config struct {
 	MaxInflight int
 	// Disable lists setup flags (Setup*) not to use even when the kernel supports them.
 	Disable uint32
+	// Mem maps the memory of provided-buffer rings (NewBufRing) and of
+	// Ring.AllocBuffer, for registered buffers; nil: anonymous mmap under
+	// the default policy. A transport that places the ring on a NUMA node
+	// passes one that binds to that node (numa.Alloc).
+	Mem Allocator
 }
+
+// Allocator maps and unmaps memory outside the Go heap. Free gets back
+// exactly the slice Alloc returned (length n, whole-page capacity).
+type Allocator interface {
+	Alloc(n int) ([]byte, error)
+	Free(b []byte) error
+}
+
+// mmapAllocator is the default Allocator: anonymous private memory.
+type mmapAllocator struct{}
+
+func (mmapAllocator) Alloc(n int) ([]byte, error) { return Mmap(n) }
+func (mmapAllocator) Free(b []byte) error         { return Munmap(b) }
 
 // scratchSize is the per-request off-heap argument area (iovecs, msghdr, timespec,
 // open_how, short paths).
@@ -96,7 +114,16 @@ type Ring struct {
 	bufs     [][]byte
 	bufRings map[uint16]*BufRing
 	closed   bool
+	mem      Allocator // fixed after New
 }
+
+// AllocBuffer maps n bytes with the ring's allocator (Config.Mem), for
+// registered buffers (RegisterBuffers) that should sit where the ring does.
+// Free it with FreeBuffer once it is unregistered and no request uses it.
+func (r *Ring) AllocBuffer(n int) ([]byte, error) { return r.mem.Alloc(n) }
+
+// FreeBuffer unmaps memory from AllocBuffer.
+func (r *Ring) FreeBuffer(b []byte) error { return r.mem.Free(b) }
 
 // leaked holds rings whose requests did not finish by Close's deadline: their memory stays
 // mapped and their buffers pinned forever rather than be reused under the kernel.
@@ -150,7 +177,10 @@ func New(cfg Config) (*Ring, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("io_uring_setup", err)
 	}
-	r := &Ring{fd: fd, flags: p.Flags, features: p.Features}
+	r := &Ring{fd: fd, flags: p.Flags, features: p.Features, mem: cfg.Mem}
+	if r.mem == nil {
+		r.mem = mmapAllocator{}
+	}
 	n := cfg.MaxInflight
 	if n <= 0 {
 		n = int(p.CQEntries)
