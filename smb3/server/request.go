@@ -83,8 +83,8 @@ type chainRun struct {
 	first     *request
 	last      *request // the last request of the received chain
 	compound  bool     // the received message held more than one request
-	inline    bool     // running on the connection's reading goroutine
-	handedOff bool     // a new goroutine took over reading
+	handoff   func()   // passes the connection's ordered role on; nil off it (chain runs in order only with one)
+	handedOff bool     // handoff was called
 	encSess   *session
 	sent      int // responses already sent (async interim flushes)
 }
@@ -126,10 +126,12 @@ func init() {
 }
 
 // runChain processes the requests of one message in order and sends the
-// responses as one chain. inline says it runs on the reading goroutine;
-// handedOff reports that a request went async and a new reader took over.
-func (c *conn) runChain(reqs []*request, inline bool) (handedOff bool, err error) {
-	run := &chainRun{inline: inline, c: c, first: reqs[0], last: reqs[len(reqs)-1], compound: len(reqs) > 1, encSess: reqs[0].encSess, out: make([]byte, 0, 1024)}
+// responses as one chain. handoff is set when it runs in the connection's
+// order (on the reading goroutine, or as decryptAhead's turn): it passes
+// that role on when a request goes async, and handedOff reports that it
+// was called. A lone READ or WRITE on its own goroutine has none.
+func (c *conn) runChain(reqs []*request, handoff func()) (handedOff bool, err error) {
+	run := &chainRun{handoff: handoff, c: c, first: reqs[0], last: reqs[len(reqs)-1], compound: len(reqs) > 1, encSess: reqs[0].encSess, out: make([]byte, 0, 1024)}
 	if run.encSess != nil {
 		// Headroom for the TRANSFORM_HEADER, so the chain is sealed in place.
 		run.out = append(run.out, make([]byte, transformHeaderSize)...)
@@ -471,10 +473,10 @@ func (r *request) goAsync(out []byte) []byte {
 	wire.Header(run.out[start:]).SetCredits(c.grantCredits(r.hdr.CreditRequest(), r.hdr.CreditCharge()))
 	run.out = wire.AppendErrorResponse(run.out, nil)
 	run.flush()
-	if run.inline && !run.handedOff {
-		// This goroutine now waits with r; another one reads on.
+	if run.handoff != nil && !run.handedOff {
+		// This goroutine now waits with r; the next message goes on.
 		run.handedOff = true
-		go c.readLoop()
+		run.handoff()
 	}
 	// Continue r's response in a fresh chain of its own.
 	run.out = run.out[:0]
