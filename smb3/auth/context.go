@@ -17,6 +17,8 @@ type Config struct {
 	DNSDomain      string           // "" omits MsvAvDnsDomainName
 	AllowGuest     bool             // unknown users / no NT response map to guest
 	AllowAnonymous bool             // null session: empty user name and empty responses
+	Kerberos       *Kerberos        // nil: no Kerberos; else the keytab and client mapping
+	DisableNTLM    bool             // refuse NTLM (Kerberos only)
 	Now            func() time.Time // nil: time.Now
 	Rand           io.Reader        // server challenges; nil: crypto/rand.Reader
 }
@@ -86,28 +88,47 @@ type mechType struct {
 	new func(cfg *Config) mechanism
 }
 
-// mechanisms is the server's preference order. NegTokenInit advertises them; a client's list is
-// matched against them.
-var mechanisms = []mechType{
-	{oid: oidNTLMSSP, new: newNTLMServer},
+// mechNTLM, mechKerberos and mechMSKerberos are the mechanisms this server implements.
+var (
+	mechNTLM       = mechType{oid: oidNTLMSSP, new: newNTLMServer}
+	mechKerberos   = mechType{oid: oidKerberos, new: newKrbServer}
+	mechMSKerberos = mechType{oid: oidMSKerberos, new: newKrbServer}
+)
+
+// mechanisms returns the server's mechanisms in its preference order, as Windows lists them:
+// MS KRB5, KRB5 (when a keytab is configured), NTLMSSP (unless turned off). NegTokenInit
+// advertises them; a client's list is matched against them.
+func (c *Config) mechanisms() []*mechType {
+	if c == nil {
+		return []*mechType{&mechNTLM}
+	}
+	var m []*mechType
+	if c.Kerberos != nil {
+		m = append(m, &mechMSKerberos, &mechKerberos)
+	}
+	if !c.DisableNTLM {
+		m = append(m, &mechNTLM)
+	}
+	return m
 }
 
-func findMech(oid []byte) *mechType {
-	for i := range mechanisms {
-		if bytes.Equal(mechanisms[i].oid, oid) {
-			return &mechanisms[i]
+func (c *Config) findMech(oid []byte) *mechType {
+	for _, m := range c.mechanisms() {
+		if bytes.Equal(m.oid, oid) {
+			return m
 		}
 	}
 	return nil
 }
 
 // NegTokenInit returns the SPNEGO NegTokenInit2 the server puts in its NEGOTIATE response security
-// buffer (MS-SPNG 3.2.5.2), advertising its mechanisms (NTLMSSP, OID 1.3.6.1.4.1.311.2.2.10) and
-// the negHints principal "not_defined_in_RFC4178@please_ignore".
+// buffer (MS-SPNG 3.2.5.2), advertising its mechanisms (Kerberos 1.2.840.48018.1.2.2 and
+// 1.2.840.113554.1.2.2 when configured, NTLMSSP 1.3.6.1.4.1.311.2.2.10) and the negHints
+// principal "not_defined_in_RFC4178@please_ignore".
 func NegTokenInit(cfg *Config) []byte {
-	oids := make([][]byte, len(mechanisms))
-	for i, m := range mechanisms {
-		oids[i] = m.oid
+	var oids [][]byte
+	for _, m := range cfg.mechanisms() {
+		oids = append(oids, m.oid)
 	}
 	return appendNegTokenInit(nil, oids, nil, true)
 }
@@ -191,7 +212,16 @@ func (c *Context) start(in []byte) ([]byte, bool, error) {
 		return NegTokenInit(c.cfg), false, nil
 	}
 	if isNTLMSSP(in) {
+		if c.cfg.DisableNTLM {
+			return nil, false, &Error{Err: ErrUnsupportedMech, Reason: "ntlm-disabled"}
+		}
 		c.mech = newNTLMServer(c.cfg)
+		c.state = ctxMech
+		return c.mech.step(in)
+	}
+	if c.cfg.Kerberos != nil && isKrb5Token(in) {
+		// A bare Kerberos token (RFC 4121), without SPNEGO.
+		c.mech = newKrbServer(c.cfg)
 		c.state = ctxMech
 		return c.mech.step(in)
 	}
@@ -209,7 +239,7 @@ func (c *Context) start(in []byte) ([]byte, bool, error) {
 	// protects the choice (RFC 4178 5).
 	c.mechTypeList = bytes.Clone(init.mechTypeList)
 	for i, oid := range init.mechTypes {
-		mt := findMech(oid)
+		mt := c.cfg.findMech(oid)
 		if mt == nil {
 			continue
 		}
@@ -234,7 +264,7 @@ func (c *Context) continueMech(in []byte) ([]byte, bool, error) {
 		if !isNTLMSSP(in) {
 			return nil, false, invalid("ntlm-expected")
 		}
-		return c.mech.step(in)
+		return c.mech.step(in) // a Kerberos mechanism rejects a second token itself
 	}
 	init, resp, err := parseNegotiationToken(in)
 	if err != nil {
@@ -319,9 +349,11 @@ func (c *Context) Domain() string { return c.r().domain }
 // Workstation is the client's workstation name. Valid after done.
 func (c *Context) Workstation() string { return c.r().workstation }
 
-// SessionKey returns the 16-byte exported session key (MS-NLMP 3.1.5.1.2: after key exchange if
-// negotiated), the input of SMB2 key derivation. It is nil for guest and anonymous sessions and
-// before done.
+// SessionKey returns the GSS session key, the input of SMB2 key derivation (MS-SMB2 3.3.5.5.3
+// takes its first 16 bytes as Session.SessionKey and all of it as Session.FullSessionKey): for
+// NTLM the 16-byte exported session key (MS-NLMP 3.1.5.1.2: after key exchange if negotiated),
+// for Kerberos the authenticator's subkey (16 or 32 bytes), else the ticket's session key. It is
+// nil for guest and anonymous sessions and before done.
 func (c *Context) SessionKey() []byte {
 	if c.state != ctxDone {
 		return nil
