@@ -38,3 +38,6 @@ func Free(b []byte) error {
 	}
 	return errors.New("numa: Free of memory not from Alloc")
 }
+
+// ThreadID is -1 off Linux.
+func ThreadID() int { return -1 }

@@ -111,3 +111,7 @@ func (t *Topology) CPUSet(node int) (set unix.CPUSet, ok bool) {
 	}
 	return set, true
 }
+
+// ThreadID is the calling OS thread's id (gettid), as /proc/self/task names
+// it.
+func ThreadID() int { return unix.Gettid() }

@@ -3,12 +3,12 @@
 package rdma
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"sync"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"smb3d/numa"
 )
 
 // Buffer is memory mapped outside the Go heap, suitable for registration
@@ -27,52 +27,36 @@ var buffers struct {
 	byAddr map[uintptr]*Buffer
 }
 
-// Alloc maps size bytes (rounded up to whole pages) of anonymous memory.
-// If node >= 0 the pages are bound (MPOL_PREFERRED) to that NUMA node; a
-// kernel without NUMA support ignores the request. The memory is zeroed.
+// Alloc maps size bytes (rounded up to whole pages) of anonymous memory,
+// with every page faulted in. If node >= 0 the pages are bound to that NUMA
+// node (numa.Alloc: mbind MPOL_BIND), so registered memory sits on the
+// device's node; a kernel without NUMA support gets unbound memory. The
+// memory is zeroed.
 func Alloc(size int, node int) (*Buffer, error) {
 	if size <= 0 {
 		return nil, fmt.Errorf("rdma: alloc %d bytes: size must be positive", size)
 	}
-	page := os.Getpagesize()
-	n := (size + page - 1) &^ (page - 1)
-	mem, err := unix.Mmap(-1, 0, n, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if node < 0 {
+		node = numa.Unknown
+	}
+	mem, err := numa.Alloc(size, node)
+	if errors.Is(err, errors.ErrUnsupported) {
+		node = numa.Unknown // kernel without CONFIG_NUMA: one node anyway
+		mem, err = numa.Alloc(size, node)
+	}
 	if err != nil {
-		return nil, os.NewSyscallError("mmap", err)
+		return nil, fmt.Errorf("rdma: %w", err)
 	}
-	if node >= 0 {
-		if err := mbindPreferred(mem, node); err != nil {
-			unix.Munmap(mem)
-			return nil, err
-		}
-	}
-	b := &Buffer{full: mem, mem: mem[:size:size], node: node}
+	full := mem[:cap(mem)]
+	b := &Buffer{full: full, mem: mem[:size:size], node: node}
 	buffers.Lock()
 	if buffers.byAddr == nil {
 		buffers.byAddr = make(map[uintptr]*Buffer)
 	}
-	buffers.byAddr[uintptr(unsafe.Pointer(&mem[0]))] = b
+	buffers.byAddr[uintptr(unsafe.Pointer(&full[0]))] = b
 	buffers.Unlock()
 	track(kindBuffer)
 	return b, nil
-}
-
-// mbindPreferred is the NUMA hook: mbind(MPOL_PREFERRED) to node.
-func mbindPreferred(mem []byte, node int) error {
-	const mpolPreferred = 1
-	if node >= 64 {
-		return fmt.Errorf("rdma: NUMA node %d out of range", node)
-	}
-	mask := uint64(1) << node
-	_, _, errno := unix.Syscall6(unix.SYS_MBIND, uintptr(unsafe.Pointer(&mem[0])), uintptr(len(mem)),
-		mpolPreferred, uintptr(unsafe.Pointer(&mask)), 64, 0)
-	if errno == unix.ENOSYS {
-		return nil // kernel without CONFIG_NUMA: one node anyway
-	}
-	if errno != 0 {
-		return os.NewSyscallError("mbind", errno)
-	}
-	return nil
 }
 
 // Bytes returns the buffer's memory.
@@ -81,7 +65,7 @@ func (b *Buffer) Bytes() []byte { return b.mem }
 // Len returns the buffer's size.
 func (b *Buffer) Len() int { return len(b.mem) }
 
-// Node returns the NUMA node asked for in Alloc (-1 for none).
+// Node returns the NUMA node the memory is bound to (-1 for none).
 func (b *Buffer) Node() int { return b.node }
 
 // Close unmaps the buffer. MRs over it must be closed first.
@@ -95,7 +79,7 @@ func (b *Buffer) Close() error {
 	buffers.Unlock()
 	b.mem, b.full = nil, nil
 	untrack(kindBuffer)
-	return os.NewSyscallError("munmap", unix.Munmap(full))
+	return numa.Free(full)
 }
 
 // inBuffer reports whether mem lies entirely inside one live Buffer.

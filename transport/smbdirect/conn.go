@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"smb3d/numa"
 	"smb3d/rdma-core-bindings"
 	"smb3d/transport"
 )
@@ -71,6 +73,12 @@ type Resources struct {
 	// Register, if set, registers memory in the connection's protection
 	// domain (Conn.Register).
 	Register func(mem []byte, access rdma.Access) (rdma.MemoryRegion, error)
+	// Placed says the connection is placed on NUMA node Node (its RDMA
+	// device's, by Options.Placement, which the listener also binds its
+	// registered memory to): the completion loop runs on an OS thread
+	// pinned to the node's CPUs, and NUMANode reports it.
+	Placed bool
+	Node   int
 }
 
 const (
@@ -126,6 +134,9 @@ type Conn struct {
 	ops         map[uint64]chan rdma.Completion
 	opSeq       uint64
 
+	node    atomic.Int32 // NUMA node of the completion loop; numa.Unknown when not placed
+	loopTID atomic.Int32 // the pinned completion loop's thread (0: not pinned)
+
 	rdmaSem  chan struct{}
 	readSem  chan struct{}
 	kick     chan struct{}
@@ -161,6 +172,10 @@ func newConn(r Resources, opts Options, server bool) (*Conn, error) {
 		maxSend:  opts.MaxSendSize,
 	}
 	c.maxMsg.Store(int64(opts.MaxFragmentedSize))
+	c.node.Store(numa.Unknown)
+	if r.Placed {
+		c.node.Store(int32(r.Node))
+	}
 	lg := opts.Logger.With("transport", "smbdirect", "remote", r.Remote.String())
 	c.log = lg.Debug
 	c.debug = lg.Enabled(context.Background(), slog.LevelDebug)
@@ -256,6 +271,23 @@ func (c *Conn) failLocked(err error) {
 // loop handles completions until Close.
 func (c *Conn) loop(ctx context.Context) {
 	defer close(c.loopDone)
+	if c.r.Placed && c.r.Node != numa.Unknown {
+		// Completions are handled on the node whose memory they touch.
+		// The thread is not unlocked: it exits with the goroutine rather
+		// than go back to the scheduler pinned.
+		runtime.LockOSThread()
+		var err error
+		if pl := c.opts.Placement; pl != nil {
+			err = pl.Topology().PinThread(c.r.Node)
+		} else {
+			err = numa.PinThread(c.r.Node)
+		}
+		if err != nil {
+			c.opts.Logger.Warn("smbdirect: completion thread not pinned", "node", c.r.Node, "err", err)
+			c.node.Store(numa.Unknown)
+		}
+		c.loopTID.Store(int32(numa.ThreadID()))
+	}
 	wcs := make([]rdma.Completion, 64)
 	for {
 		n, err := c.r.CQ.Wait(ctx, wcs)
@@ -1084,4 +1116,8 @@ func (c *Conn) RemoteAddr() net.Addr  { return Addr{c.r.Remote} }
 func (c *Conn) Caps() transport.Caps  { return transport.CapRDMA }
 func (c *Conn) Name() string          { return "smbdirect" }
 func (c *Conn) Done() <-chan struct{} { return c.dead }
-func (c *Conn) Err() error            { return c.errOr(nil) }
+
+// NUMANode is the node the connection is placed on (its RDMA device's), or
+// -1 (status and metrics show it per channel).
+func (c *Conn) NUMANode() int { return int(c.node.Load()) }
+func (c *Conn) Err() error    { return c.errOr(nil) }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 
+	"smb3d/numa"
 	"smb3d/rdma-core-bindings"
 	"smb3d/transport"
 )
@@ -35,6 +36,7 @@ type Listener struct {
 // domain and the pool of registered RDMA buffers.
 type device struct {
 	refs int
+	node int // NUMA node its memory is bound to; numa.Unknown: not placed
 	pd   *rdma.PD
 	info rdma.DeviceInfo
 	buf  *rdma.Buffer
@@ -190,8 +192,8 @@ func newDevice(d *rdma.Device, opts Options) (*device, error) {
 	if err != nil {
 		return nil, err
 	}
-	ds := &device{pd: pd, info: info}
-	if ds.buf, err = rdma.Alloc(opts.RDMABuffers*opts.RDMABufferSize, -1); err != nil {
+	ds := &device{pd: pd, info: info, node: opts.Placement.ForRDMADevice(d.Name())}
+	if ds.buf, err = rdma.Alloc(opts.RDMABuffers*opts.RDMABufferSize, ds.node); err != nil {
 		ds.close()
 		return nil, err
 	}
@@ -219,8 +221,8 @@ type connMem struct {
 	mrs  []*rdma.MR
 }
 
-func (m *connMem) alloc(pd *rdma.PD, n int) (*rdma.MR, error) {
-	b, err := rdma.Alloc(n, -1)
+func (m *connMem) alloc(pd *rdma.PD, n, node int) (*rdma.MR, error) {
+	b, err := rdma.Alloc(n, node)
 	if err != nil {
 		return nil, err
 	}
@@ -242,9 +244,10 @@ func (m *connMem) close() {
 	}
 }
 
-// setup creates ep's CQ, QP and buffers on pd; release undoes it all in
-// the right order (QP, CQ, memory).
-func setup(ep *rdma.Endpoint, pd *rdma.PD, opts Options) (r Resources, release func(), err error) {
+// setup creates ep's CQ, QP and buffers on pd, the buffers bound to node
+// (numa.Unknown: not bound); release undoes it all in the right order (QP,
+// CQ, memory).
+func setup(ep *rdma.Endpoint, pd *rdma.PD, opts Options, node int) (r Resources, release func(), err error) {
 	dev := ep.Device()
 	var mem connMem
 	var cq *rdma.CQ
@@ -268,10 +271,10 @@ func setup(ep *rdma.Endpoint, pd *rdma.PD, opts Options) (r Resources, release f
 		return r, nil, err
 	}
 	r = Resources{QP: ep, CQ: cq, Local: ep.LocalAddr(), Remote: ep.RemoteAddr()}
-	if r.Recv, err = mem.alloc(pd, opts.ReceiveCreditMax*opts.MaxReceiveSize); err != nil {
+	if r.Recv, err = mem.alloc(pd, opts.ReceiveCreditMax*opts.MaxReceiveSize, node); err != nil {
 		return r, nil, err
 	}
-	if r.Send, err = mem.alloc(pd, opts.SendBuffers*opts.MaxSendSize); err != nil {
+	if r.Send, err = mem.alloc(pd, opts.SendBuffers*opts.MaxSendSize, node); err != nil {
 		return r, nil, err
 	}
 	return r, release, nil
@@ -288,7 +291,7 @@ func (ln *Listener) handshake(ep *rdma.Endpoint) (*Conn, error) {
 		return nil, err
 	}
 	opts := ln.opts
-	r, release, err := setup(ep, ds.pd, opts)
+	r, release, err := setup(ep, ds.pd, opts, ds.node)
 	if err != nil {
 		ep.Reject(nil)
 		ln.putDevice(dev, ds)
@@ -307,6 +310,7 @@ func (ln *Listener) handshake(ep *rdma.Endpoint) (*Conn, error) {
 	}
 	r.Pool = ds.pool
 	r.ReadDepth = ord
+	r.Placed, r.Node = ds.node != numa.Unknown, ds.node
 	r.Release = func() { release(); ln.putDevice(dev, ds) }
 	c, err := newConn(r, opts, true)
 	if err != nil {
@@ -358,19 +362,21 @@ func Dial(ctx context.Context, raddr netip.AddrPort, opts Options) (*Conn, error
 		ep.Close()
 		return nil, err
 	}
-	r, release, err := setup(ep, pd, opts)
+	node := opts.Placement.ForRDMADevice(dev.Name())
+	r, release, err := setup(ep, pd, opts, node)
 	if err != nil {
 		pd.Close()
 		return nil, err
 	}
 	var pool *Pool
 	var extra connMem
-	if mr, err := extra.alloc(pd, opts.RDMABuffers*opts.RDMABufferSize); err == nil {
+	if mr, err := extra.alloc(pd, opts.RDMABuffers*opts.RDMABufferSize, node); err == nil {
 		pool = NewPool(mr, opts.RDMABufferSize)
 	}
 	var regMu sync.Mutex
 	r.Pool = pool
 	r.ReadDepth = max(1, min(info.MaxQPInitRdAtom, 16))
+	r.Placed, r.Node = node != numa.Unknown, node
 	r.Release = func() {
 		release()
 		regMu.Lock()

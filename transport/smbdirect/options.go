@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"sync/atomic"
 	"time"
+
+	"smb3d/numa"
 )
 
 // Port is the SMB Direct port for iWARP (MS-SMB2 2.1) and the first one
@@ -61,6 +63,11 @@ type Options struct {
 	Backlog int
 	// Logger for connection-level events (nil: discard).
 	Logger *slog.Logger
+	// Placement puts each RDMA device's registered memory (the pool of
+	// RDMA buffers, each connection's receive and send buffers) on the
+	// device's NUMA node, and each connection's completion loop on an OS
+	// thread pinned to that node's CPUs; nil places nothing.
+	Placement *numa.Placement
 }
 
 func (o Options) withDefaults() Options {
