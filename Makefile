@@ -5,7 +5,7 @@ BIN   := bin/smb3d
 export GOFLAGS ?= -mod=mod
 
 .PHONY: all build run test test-quick test-unit test-gosmb2 test-smbclient test-torture test-rdma \
-        deps vet fuzz fuzz-ci bench clean test-hostile
+        deps vet fuzz fuzz-ci bench bench-rdma clean test-hostile
 
 all: build
 
@@ -68,6 +68,11 @@ fuzz:
 # BENCHFLAGS=-q for a smoke run, -S/-E to sign/encrypt everything.
 bench: build
 	test/bench/run.sh $(BENCHFLAGS)
+
+# smb3d and ksmbd over SMB-Direct and TCP in the soft-RoCE guest (TCG: compare ratios; ~12 min).
+# BENCHRDMAFLAGS="-r 1 -s 16 -F 200" for a smoke run.
+bench-rdma:
+	test/soft-roce/bench-rdma.sh $(BENCHRDMAFLAGS)
 
 clean:
 	rm -rf bin .cache/demo
