@@ -17,7 +17,6 @@ import (
 	"smb3d/smb3/crypt"
 	"smb3d/smb3/server"
 	"smb3d/smb3/wire"
-	"smb3d/transport/tcp"
 )
 
 var le = binary.LittleEndian
@@ -82,7 +81,8 @@ func newServerTester(t testing.TB, opts ...testerOption) *serverTester {
 		t.Fatal(err)
 	}
 	st.srv, st.addr = srv, l.Addr().String()
-	go func() { st.served <- srv.Serve(tcp.NewListener(l)) }()
+	tl := testListener(t, l) // transport_test.go: the transport under test
+	go func() { st.served <- srv.Serve(tl) }()
 	t.Cleanup(func() {
 		srv.Close()
 		select {

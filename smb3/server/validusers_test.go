@@ -8,7 +8,6 @@ import (
 
 	"smb3d/smb3/auth"
 	"smb3d/smb3/server"
-	"smb3d/transport/tcp"
 )
 
 // TestValidUsers: a share with 'valid users' admits only those users.
@@ -27,7 +26,7 @@ func TestValidUsers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	go srv.Serve(tcp.NewListener(l))
+	go srv.Serve(testListener(t, l))
 	defer srv.Close()
 	mount := func(user, pass, share string) error {
 		c, err := net.Dial("tcp", l.Addr().String())

@@ -2,7 +2,9 @@
 // client, github.com/hirochachacha/go-smb2 v1.1.0 (SMB 3.1.1, NTLM, AES-CMAC signing).
 //
 // By default TestMain builds ./cmd/smb3d, starts it on a free loopback port with a temporary
-// share and user, and runs the tests against it. To test another server (for example Samba
+// share and user, and runs the tests against it, once per TCP transport: `tcp transport =
+// uring` (a smb3d that falls back to the netpoller says so) and `netpoll`, or the
+// comma-separated list in SMB3D_TEST_TRANSPORT. To test another server (for example Samba
 // smbd started by test/peers/smbd.sh, to check the tests themselves):
 //
 //	SMB3D_ADDR=127.0.0.1:4455 SMB3D_USER=smbtest SMB3D_PASS=Passw0rd.Test \

@@ -60,20 +60,49 @@ func run(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(tmp)
-	srv, err := startServer(tmp)
+	bin, err := buildServer(tmp)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "gosmb2: cannot start smb3d:", err)
+		fmt.Fprintln(os.Stderr, "gosmb2:", err)
 		return 1
 	}
-	env.server = srv
-	code := m.Run()
-	if exited, state := srv.exited(); exited {
-		fmt.Fprintf(os.Stderr, "gosmb2: smb3d exited during the tests (%v); its log:\n%s\n", state, srv.log.tail(60))
-		code = 1
-	} else if code != 0 {
-		fmt.Fprintf(os.Stderr, "gosmb2: tests failed; last lines of smb3d's log:\n%s\n", srv.log.tail(40))
+	// Every test runs over each TCP transport of smb3d ("tcp transport"),
+	// or over the comma-separated list in SMB3D_TEST_TRANSPORT.
+	transports := strings.Split(getenv("SMB3D_TEST_TRANSPORT", "uring,netpoll"), ",")
+	code := 0
+	for _, tr := range transports {
+		if tr != "uring" && tr != "netpoll" {
+			fmt.Fprintf(os.Stderr, "gosmb2: SMB3D_TEST_TRANSPORT: unknown transport %q\n", tr)
+			return 2
+		}
+		dir := filepath.Join(tmp, tr)
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, "gosmb2:", err)
+			return 1
+		}
+		srv, err := startServer(dir, bin, tr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gosmb2: cannot start smb3d:", err)
+			return 1
+		}
+		if tr == "uring" && srv.log.contains("io_uring unavailable") {
+			// smb3d fell back to the netpoller: say so, the pass is not over io_uring.
+			fmt.Printf("transport uring: io_uring unavailable here, smb3d fell back to the netpoller\n")
+		} else {
+			fmt.Printf("transport %s\n", tr)
+		}
+		env.server = srv
+		c := m.Run()
+		if exited, state := srv.exited(); exited {
+			fmt.Fprintf(os.Stderr, "gosmb2: smb3d (tcp transport = %s) exited during the tests (%v); its log:\n%s\n", tr, state, srv.log.tail(60))
+			c = 1
+		} else if c != 0 {
+			fmt.Fprintf(os.Stderr, "gosmb2: tests failed over tcp transport = %s; last lines of smb3d's log:\n%s\n", tr, srv.log.tail(40))
+		}
+		srv.stop()
+		if c != 0 {
+			code = c
+		}
 	}
-	srv.stop()
 	return code
 }
 
@@ -103,20 +132,25 @@ type serverProc struct {
 	err  error         // Wait's result, valid after done
 }
 
-// startServer builds ./cmd/smb3d into tmp, creates the share (with a secret beside it for
-// the escape tests), the users file and the config, starts smb3d and waits for its
-// "listening" line.
-func startServer(tmp string) (*serverProc, error) {
+// buildServer builds ./cmd/smb3d into dir.
+func buildServer(dir string) (string, error) {
 	root, err := repoRoot()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	bin := filepath.Join(tmp, "smb3d")
+	bin := filepath.Join(dir, "smb3d")
 	build := exec.Command("go", "build", "-o", bin, "./cmd/smb3d")
 	build.Dir = root
 	if out, err := build.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build ./cmd/smb3d: %v\n%s", err, out)
+		return "", fmt.Errorf("go build ./cmd/smb3d: %v\n%s", err, out)
 	}
+	return bin, nil
+}
+
+// startServer creates in tmp the share (with a secret beside it for the escape tests),
+// the users file and the config with the given TCP transport, starts bin and waits for
+// its "listening" line.
+func startServer(tmp, bin, tcpTransport string) (*serverProc, error) {
 
 	env.shareDir = filepath.Join(tmp, "share")
 	env.outside = filepath.Join(tmp, "outside")
@@ -148,13 +182,14 @@ users file = %s
 signing required = no
 encrypt data = no
 log level = info
+tcp transport = %s
 [%s]
 path = %s
 read only = no
 [secret]
 path = %s
 encrypt data = yes
-`, env.addr, users, env.share, env.shareDir, env.secretDir)
+`, env.addr, users, tcpTransport, env.share, env.shareDir, env.secretDir)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		return nil, err
 	}
@@ -259,4 +294,16 @@ func (b *logBuffer) tail(n int) string {
 		buf.WriteString("  " + l + "\n")
 	}
 	return buf.String()
+}
+
+// contains reports whether a kept line contains s.
+func (b *logBuffer) contains(s string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, l := range b.lines {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
 }
