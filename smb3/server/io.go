@@ -109,6 +109,7 @@ func handleRead(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	o.position = int64(off) + int64(n)
 	o.mu.Unlock()
 	r.c.srv.stats.BytesRead.Add(uint64(n))
+	r.c.srv.metrics.nodeIO(r.c, false, n)
 	return out, wire.StatusSuccess
 }
 
@@ -214,6 +215,7 @@ func handleWrite(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	o.mu.Unlock()
 	r.c.srv.breakReaders(o)
 	r.c.srv.stats.BytesWritten.Add(uint64(n))
+	r.c.srv.metrics.nodeIO(r.c, true, n)
 	return wire.AppendWriteResponse(out, uint32(n)), wire.StatusSuccess
 }
 

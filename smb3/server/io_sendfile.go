@@ -83,5 +83,6 @@ func (r *request) sendFileRead(o *open, req wire.ReadRequest, off uint64, length
 	o.mu.Unlock()
 	r.c.srv.stats.BytesRead.Add(uint64(n))
 	r.c.srv.stats.SplicedBytes.Add(uint64(n))
+	r.c.srv.metrics.nodeIO(r.c, false, n)
 	return statusNoResponse, true
 }

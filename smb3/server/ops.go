@@ -2,13 +2,16 @@ package server
 
 import (
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"smb3d/numa"
 	"smb3d/smb3/auth"
 	"smb3d/smb3/vfs"
 	"smb3d/smb3/wire"
@@ -24,6 +27,27 @@ type metrics struct {
 	byStatus map[statusKey]uint64
 	rejectMu sync.Mutex
 	rejects  map[string]uint64
+	// nodeBytes: READ and WRITE payload bytes by the NUMA node of the
+	// channel that moved them (slot 0: not placed; slot n+1: node n).
+	nodeBytes [nodeSlots][2]atomic.Uint64
+}
+
+// nodeSlots covers node -1 (not placed) and nodes 0..1023, the kernel's
+// MAX_NUMNODES in distribution kernels.
+const nodeSlots = 1 + 1024
+
+// nodeIO counts n payload bytes of a READ (write false) or WRITE moved by
+// channel c, under c's NUMA node.
+func (m *metrics) nodeIO(c *conn, write bool, n int) {
+	i := connNUMANode(c) + 1
+	if i < 0 || i >= nodeSlots {
+		i = 0
+	}
+	d := 0
+	if write {
+		d = 1
+	}
+	m.nodeBytes[i][d].Add(uint64(n))
 }
 
 type statusKey struct {
@@ -202,6 +226,7 @@ func (s *Server) WriteMetrics(w *strings.Builder) {
 	fmt.Fprintf(w, "smb3d_bytes_total{dir=\"read\",path=\"rdma\"} %d\n", s.stats.RDMABytesWritten.Load())
 	fmt.Fprintf(w, "smb3d_bytes_total{dir=\"write\",path=\"inline\"} %d\n", s.stats.BytesWritten.Load()-s.stats.RDMABytesRead.Load())
 	fmt.Fprintf(w, "smb3d_bytes_total{dir=\"write\",path=\"rdma\"} %d\n", s.stats.RDMABytesRead.Load())
+	s.writeNodeMetrics(w)
 	fmt.Fprintf(w, "# HELP smb3d_requests_total Requests by command.\n# TYPE smb3d_requests_total counter\n")
 	for i := range s.metrics.byCmd {
 		if n := s.metrics.byCmd[i].Load(); n > 0 {
@@ -236,6 +261,35 @@ func (s *Server) WriteMetrics(w *strings.Builder) {
 		fmt.Fprintf(w, "smb3d_rejections_total{reason=%q} %d\n", r, n)
 	}
 	s.metrics.rejectMu.Unlock()
+}
+
+// writeNodeMetrics writes the per-NUMA-node families: open channels and
+// payload bytes by the node their channel is placed on (node="-1": not
+// placed), and the node-bound memory the transports have mapped.
+func (s *Server) writeNodeMetrics(w *strings.Builder) {
+	s.mu.Lock()
+	byNode := map[int]int{}
+	for c := range s.conns {
+		byNode[connNUMANode(c)]++
+	}
+	s.mu.Unlock()
+	fmt.Fprintf(w, "# HELP smb3d_node_connections Open channels by the NUMA node they are placed on (-1: not placed).\n# TYPE smb3d_node_connections gauge\n")
+	for _, n := range slices.Sorted(maps.Keys(byNode)) {
+		fmt.Fprintf(w, "smb3d_node_connections{node=\"%d\"} %d\n", n, byNode[n])
+	}
+	fmt.Fprintf(w, "# HELP smb3d_node_bytes_total READ and WRITE payload bytes by direction and the NUMA node of the channel (-1: not placed).\n# TYPE smb3d_node_bytes_total counter\n")
+	for i := range s.metrics.nodeBytes {
+		for d, dir := range [2]string{"read", "write"} {
+			if v := s.metrics.nodeBytes[i][d].Load(); v > 0 {
+				fmt.Fprintf(w, "smb3d_node_bytes_total{dir=%q,node=\"%d\"} %d\n", dir, i-1, v)
+			}
+		}
+	}
+	fmt.Fprintf(w, "# HELP smb3d_node_memory_bytes Memory the transports mapped outside the Go heap, by the NUMA node it is bound to (-1: default policy).\n# TYPE smb3d_node_memory_bytes gauge\n")
+	mem := numa.AllocatedBytes()
+	for _, n := range slices.Sorted(maps.Keys(mem)) {
+		fmt.Fprintf(w, "smb3d_node_memory_bytes{node=\"%d\"} %d\n", n, mem[n])
+	}
 }
 
 // Reload replaces the shares and the user store without dropping

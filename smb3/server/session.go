@@ -337,7 +337,7 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 	c.mu.Unlock()
 	c.t.SetMaxMessage(int(max(srv.cfg.MaxWriteSize, srv.cfg.MaxTransactSize)) + 64<<10)
 	if !reauth {
-		c.log.Info("session established", "user", sess.user, "session", sess.id, "guest", sess.guest, "signing", sess.signReq, "encrypt", sess.encrypt)
+		c.log.Info("session established", "user", sess.user, "session", sess.id, "guest", sess.guest, "signing", sess.signReq, "encrypt", sess.encrypt, "transport", c.t.Name(), "numa_node", connNUMANode(c))
 	}
 	return wire.AppendSessionSetupResponse(out, flags, tok), wire.StatusSuccess
 }

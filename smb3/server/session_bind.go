@@ -180,6 +180,6 @@ func handleBinding(r *request, st *chainState, out []byte) ([]byte, wire.Status)
 	c.authed = true
 	c.mu.Unlock()
 	c.t.SetMaxMessage(int(max(srv.cfg.MaxWriteSize, srv.cfg.MaxTransactSize)) + 64<<10)
-	c.log.Info("channel bound", "session", sess.id, "user", sess.user)
+	c.log.Info("channel bound", "session", sess.id, "user", sess.user, "transport", c.t.Name(), "numa_node", connNUMANode(c))
 	return wire.AppendSessionSetupResponse(out, flags, tok), wire.StatusSuccess
 }

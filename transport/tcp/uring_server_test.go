@@ -64,6 +64,7 @@ type served struct {
 	addr string
 	root string             // the share's directory
 	ul   *tcp.URingListener // nil over the netpoller
+	srv  *server.Server
 }
 
 // serve runs the real server over a listener of the named transport.
@@ -114,7 +115,7 @@ func serve(t testing.TB, cfg *tcp.URingConfig, mod func(*server.Config)) served 
 			t.Errorf("Serve did not return after Close")
 		}
 	})
-	return served{ln.Addr().String(), root, ul}
+	return served{ln.Addr().String(), root, ul, srv}
 }
 
 func mount(t testing.TB, addr string, neg smb2.Negotiator) *smb2.Share {
