@@ -26,6 +26,10 @@ type Config struct {
 	ServerName      string
 	Workgroup       string
 	UsersFile       string
+	KerberosKeytab  string // "kerberos keytab": enables Kerberos logons (cifs/host keys)
+	Realm           string // "realm": the client realm mapped to users; "" = the keytab's
+	ClockSkew       int    // "kerberos clock skew", seconds; 0 = 300
+	DisableNTLM     bool   // "ntlm auth = no": Kerberos only
 	SigningRequired bool
 	EncryptData     bool
 	EncryptRequired bool
@@ -119,6 +123,7 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 	lineNo := 0
 	seenListen := false
 	shareLine := map[string]int{}
+	ntlmLine := 0
 	errf := func(format string, a ...any) error {
 		return &ConfigError{File: name, Line: lineNo, Msg: fmt.Sprintf(format, a...)}
 	}
@@ -201,6 +206,30 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 				cfg.Workgroup = val
 			case "users file":
 				cfg.UsersFile = val
+			case "kerberos keytab", "dedicated keytab file":
+				if val == "" {
+					return nil, errf("%s: empty path", key)
+				}
+				cfg.KerberosKeytab = strings.TrimPrefix(val, "FILE:")
+			case "realm", "kerberos realm":
+				if val == "" || strings.ContainsAny(val, " /@\t") {
+					return nil, errf("%s: %q is not a Kerberos realm (e.g. EXAMPLE.COM)", key, val)
+				}
+				cfg.Realm = val
+			case "kerberos clock skew":
+				cfg.ClockSkew, err = intVal(1)
+			case "ntlm auth":
+				ntlmLine = lineNo
+				switch strings.ToLower(val) {
+				case "ntlmv2-only", "mschapv2-and-ntlmv2-only":
+					cfg.DisableNTLM = false
+				case "disabled":
+					cfg.DisableNTLM = true
+				default:
+					var on bool
+					on, err = boolVal()
+					cfg.DisableNTLM = !on
+				}
 			case "signing required", "server signing":
 				if strings.EqualFold(val, "mandatory") || strings.EqualFold(val, "required") {
 					cfg.SigningRequired = true
@@ -346,6 +375,12 @@ func ParseConfig(r io.Reader, name string) (*Config, error) {
 	}
 	if cfg.UsersFile != "" && !filepath.IsAbs(cfg.UsersFile) {
 		cfg.UsersFile = filepath.Join(filepath.Dir(name), cfg.UsersFile)
+	}
+	if cfg.KerberosKeytab != "" && !filepath.IsAbs(cfg.KerberosKeytab) {
+		cfg.KerberosKeytab = filepath.Join(filepath.Dir(name), cfg.KerberosKeytab)
+	}
+	if cfg.DisableNTLM && cfg.KerberosKeytab == "" {
+		return nil, &ConfigError{File: name, Line: ntlmLine, Msg: "ntlm auth = no needs a kerberos keytab: no logon would be possible"}
 	}
 	return cfg, nil
 }

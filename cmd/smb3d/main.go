@@ -105,8 +105,49 @@ func checkCmd(args []string) error {
 			return err
 		}
 	}
+	krb, err := kerberosConfig(cfg)
+	if err != nil {
+		return err
+	}
 	fmt.Printf("%s: OK (%d shares, listening on %s)\n", *conf, len(cfg.Shares), strings.Join(cfg.Listen, ", "))
+	if krb != nil {
+		kt, _ := krb.Keytab.Keytab()
+		realm := cfg.Realm
+		if realm == "" {
+			realm = strings.Join(kt.ServiceRealms(), ", ")
+		}
+		fmt.Printf("kerberos: keytab %s, client realm %s, NTLM %s\n", cfg.KerberosKeytab, realm, map[bool]string{true: "off", false: "on"}[cfg.DisableNTLM])
+		for _, p := range kt.Principals() {
+			fmt.Printf("  %s\n", p)
+		}
+	}
 	return nil
+}
+
+// kerberosConfig loads the keytab a configuration names; nil when Kerberos is not configured.
+// A keytab without any cifs/ principal, or with no key this server can use for one, is an
+// error: no ticket could be accepted.
+func kerberosConfig(cfg *Config) (*auth.Kerberos, error) {
+	if cfg.KerberosKeytab == "" {
+		return nil, nil
+	}
+	f, err := auth.NewKeytabFile(cfg.KerberosKeytab)
+	if err != nil {
+		return nil, fmt.Errorf("kerberos keytab: %w", err)
+	}
+	kt, _ := f.Keytab()
+	usable := false
+	for i := range kt.Entries {
+		e := &kt.Entries[i]
+		if strings.HasPrefix(strings.ToLower(e.Principal()), "cifs/") && e.Supported() {
+			usable = true
+		}
+	}
+	if !usable {
+		return nil, fmt.Errorf("kerberos keytab %s: no cifs/<host> principal with an AES key (aes256-cts-hmac-sha1-96, aes128-cts-hmac-sha1-96); has: %s",
+			cfg.KerberosKeytab, strings.Join(kt.Principals(), "; "))
+	}
+	return &auth.Kerberos{Keytab: f, Realm: cfg.Realm, ClockSkew: secs(cfg.ClockSkew)}, nil
 }
 
 func serveCmd(args []string) error {
@@ -148,6 +189,14 @@ func run(cfg *Config, ready func(), confPath string) error {
 	if len(cfg.Shares) == 0 {
 		return errors.New("no shares configured")
 	}
+	krb, err := kerberosConfig(cfg)
+	if err != nil {
+		return err
+	}
+	if krb != nil {
+		kt, _ := krb.Keytab.Keytab()
+		log.Info("kerberos", "keytab", cfg.KerberosKeytab, "principals", strings.Join(kt.Principals(), "; "), "ntlm", !cfg.DisableNTLM)
+	}
 	if cfg.Multichannel && runtime.GOOS != "linux" {
 		// A break must be retried on another channel when the peer does
 		// not take it; without SIOCOUTQ the server cannot tell (Samba turns
@@ -178,6 +227,8 @@ func run(cfg *Config, ready func(), confPath string) error {
 		SmbtortureFsctl:    cfg.SmbtortureFsctl,
 		AllowGuest:         cfg.GuestOK,
 		AllowAnonymous:     cfg.NullSessions,
+		Kerberos:           krb,
+		DisableNTLM:        cfg.DisableNTLM,
 		MaxConnections:     cfg.MaxConnections,
 		MaxOpensPerSession: cfg.MaxOpens,
 		AuthTimeout:        secs(cfg.AuthTimeout),
@@ -260,6 +311,11 @@ func run(cfg *Config, ready func(), confPath string) error {
 		}
 		if strings.Join(next.Listen, ",") != strings.Join(cfg.Listen, ",") {
 			log.Warn("reload: listener changes take effect at the next start")
+		}
+		if next.KerberosKeytab != cfg.KerberosKeytab || next.Realm != cfg.Realm || next.DisableNTLM != cfg.DisableNTLM || next.ClockSkew != cfg.ClockSkew {
+			// The keytab's contents are re-read whenever the file changes; its path and the
+			// other authentication options are read at start.
+			log.Warn("reload: kerberos and ntlm option changes take effect at the next start")
 		}
 		return srv.Reload(next.Shares, users)
 	}

@@ -310,7 +310,7 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 	if action != actionCreated {
 		// A stored security descriptor decides what an existing file
 		// grants (MS-FSA 2.1.5.1.2.1; smb2.create.nulldacl).
-		g, ok := sdAccess(f, access)
+		g, ok := sdAccessToken(f, access, r.sess.securityToken())
 		if !ok {
 			f.Close()
 			return out, wire.StatusAccessDenied

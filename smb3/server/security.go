@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os/user"
+	"strconv"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -384,7 +386,10 @@ func applyCreateSecurity(f fileHandle, buf []byte) wire.Status {
 // smb3d has no Windows identities: a session's token is taken to hold the
 // SID the server gives its own files' owner (S-1-22-1-euid) and group
 // (S-1-22-2-egid), Everyone (S-1-1-0), Authenticated Users (S-1-5-11) and
-// Users (S-1-5-32-545). Files whose descriptor no client has set are not
+// Users (S-1-5-32-545), and, when the session's user name is also a local
+// account, that account's Unix SIDs (S-1-22-1-uid, S-1-22-2-gid; Samba's
+// "Unix User" and "Unix Group" domains), so ACEs can tell users apart.
+// Files whose descriptor no client has set are not
 // restricted here (the share's rules apply). A stored DACL is evaluated in
 // order: an ACCESS_ALLOWED ACE grants the bits no earlier ACE denied, an
 // ACCESS_DENIED ACE denies the bits no earlier ACE granted; inherit-only
@@ -412,8 +417,10 @@ var tokenSIDs = func() [][]byte {
 	}
 }()
 
-func inToken(sid []byte) bool {
-	for _, t := range tokenSIDs {
+func inToken(sid []byte) bool { return hasSID(tokenSIDs, sid) }
+
+func hasSID(token [][]byte, sid []byte) bool {
+	for _, t := range token {
 		if bytes.Equal(t, sid) {
 			return true
 		}
@@ -421,14 +428,41 @@ func inToken(sid []byte) bool {
 	return false
 }
 
-// grantedBy returns the access the DACL of sd grants to the session token,
-// out of want (generic bits already mapped).
-func (sd *secDesc) grantedBy(want uint32) uint32 {
+// userToken returns the token of a session of user: tokenSIDs, plus the
+// Unix SIDs of the local account of the same name if there is one.
+func userToken(name string) [][]byte {
+	if name == "" {
+		return tokenSIDs
+	}
+	u, err := user.Lookup(name)
+	if err != nil {
+		return tokenSIDs
+	}
+	uid, err1 := strconv.ParseUint(u.Uid, 10, 32)
+	gid, err2 := strconv.ParseUint(u.Gid, 10, 32)
+	if err1 != nil || err2 != nil {
+		return tokenSIDs
+	}
+	tok := append([][]byte(nil), tokenSIDs...)
+	for _, sid := range [][]byte{appendSID(nil, 22, 1, uint32(uid)), appendSID(nil, 22, 2, uint32(gid))} {
+		if !hasSID(tok, sid) {
+			tok = append(tok, sid)
+		}
+	}
+	return tok
+}
+
+// grantedBy returns the access the DACL of sd grants to the server-wide
+// token, out of want (generic bits already mapped).
+func (sd *secDesc) grantedBy(want uint32) uint32 { return sd.grantedTo(tokenSIDs, want) }
+
+// grantedTo returns the access the DACL of sd grants to token, out of want.
+func (sd *secDesc) grantedTo(token [][]byte, want uint32) uint32 {
 	if sd.control&seDACLPresent == 0 || sd.dacl == nil {
 		return want // no DACL or a NULL DACL: no restriction
 	}
 	var granted, denied uint32
-	if sd.owner != nil && inToken(sd.owner) {
+	if sd.owner != nil && hasSID(token, sd.owner) {
 		granted = (readControl | writeDAC) & want
 	}
 	acl := sd.dacl
@@ -445,7 +479,7 @@ func (sd *secDesc) grantedBy(want uint32) uint32 {
 			continue
 		}
 		sid, err := sidAt(ace, 8)
-		if err != nil || !inToken(sid) {
+		if err != nil || !hasSID(token, sid) {
 			continue
 		}
 		mask := genericMapping(le.Uint32(ace[4:])) & want
@@ -465,6 +499,11 @@ func (sd *secDesc) grantedBy(want uint32) uint32 {
 // file without a stored descriptor grants desired unchanged. CREATE calls
 // it after opening an existing file (MS-FSA 2.1.5.1.2.1 access check).
 func sdAccess(f fileHandle, desired uint32) (uint32, bool) {
+	return sdAccessToken(f, desired, tokenSIDs)
+}
+
+// sdAccessToken is sdAccess for a session's token (userToken).
+func sdAccessToken(f fileHandle, desired uint32, token [][]byte) (uint32, bool) {
 	sd, stored, err := loadStoredSD(f)
 	if err != nil || !stored {
 		return desired, true
@@ -472,9 +511,9 @@ func sdAccess(f fileHandle, desired uint32) (uint32, bool) {
 	sys := desired & accessSystemSecurity // a privilege, not a DACL right
 	explicit := desired &^ (maximumAllowed | accessSystemSecurity)
 	if desired&maximumAllowed != 0 {
-		granted := sd.grantedBy(fileAllAccess | explicit)
+		granted := sd.grantedTo(token, fileAllAccess|explicit)
 		return granted | sys, granted != 0 && explicit&^granted == 0
 	}
-	granted := sd.grantedBy(explicit)
+	granted := sd.grantedTo(token, explicit)
 	return granted | sys, explicit&^granted == 0
 }

@@ -53,6 +53,8 @@ type Config struct {
 	MaxCredits         uint16       // 8192
 	AllowGuest         bool
 	AllowAnonymous     bool
+	Kerberos           *auth.Kerberos // nil: NTLM only; else the keytab SPNEGO offers Kerberos with
+	DisableNTLM        bool           // Kerberos only
 	Multichannel       bool
 	SmbtortureFsctl    bool          // Samba's test-only FSCTL_SMBTORTURE codes (smb2.multichannel blocks channels with them); off by default
 	MaxConnections     int           // 0: 4096
@@ -193,6 +195,8 @@ func New(cfg Config) (*Server, error) {
 		DNSDomain:      strings.ToLower(cfg.Domain),
 		AllowGuest:     cfg.AllowGuest,
 		AllowAnonymous: cfg.AllowAnonymous,
+		Kerberos:       cfg.Kerberos,
+		DisableNTLM:    cfg.DisableNTLM,
 	}
 	for _, sc := range cfg.Shares {
 		key := strings.ToUpper(sc.Name)

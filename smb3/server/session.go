@@ -52,6 +52,19 @@ type session struct {
 	signAlg, cipher uint16
 	// openChan is the channel each open was created on (channels.go).
 	openChan map[wire.FileID]*conn
+	// token is the SIDs access checks grant to (security.go userToken),
+	// set with user.
+	token [][]byte
+}
+
+// securityToken is the session's token for DACL checks.
+func (s *session) securityToken() [][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.token == nil {
+		return tokenSIDs
+	}
+	return s.token
 }
 
 func (s *Server) lookupSession(id uint64) *session {
@@ -262,6 +275,10 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 	reauth := sess.state == sessValid
 	sess.user, sess.domain = ctx.User(), ctx.Domain()
 	sess.guest, sess.anon = ctx.IsGuest(), ctx.IsAnonymous()
+	sess.token = tokenSIDs
+	if !sess.guest && !sess.anon {
+		sess.token = userToken(sess.user)
+	}
 	var flags uint16
 	if sess.guest {
 		flags |= wire.SessionFlagIsGuest
