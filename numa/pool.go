@@ -51,15 +51,7 @@ func Allocations() []Allocation {
 		out = append(out, a)
 	}
 	allocs.Unlock()
-	slices.SortFunc(out, func(a, b Allocation) int {
-		if a.Addr < b.Addr {
-			return -1
-		}
-		if a.Addr > b.Addr {
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(out, func(a, b Allocation) int { return cmpAddr(a.Addr, b.Addr) })
 	return out
 }
 
@@ -252,6 +244,34 @@ func (p *Pool) Close() {
 			Free(b)
 		}
 	}
+}
+
+// Mappings lists the pool's buffers, handed out and idle, by address, each
+// bound to the pool's node (for checks of where their pages are).
+func (p *Pool) Mappings() []Allocation {
+	p.mu.Lock()
+	var out []Allocation
+	for e, c := range p.out {
+		out = append(out, Allocation{Addr: e - uintptr(1)<<c, Len: 1 << c, Node: p.node})
+	}
+	for _, l := range p.idle {
+		for _, b := range l {
+			out = append(out, Allocation{Addr: Addr(b), Len: len(b), Node: p.node})
+		}
+	}
+	p.mu.Unlock()
+	slices.SortFunc(out, func(a, b Allocation) int { return cmpAddr(a.Addr, b.Addr) })
+	return out
+}
+
+func cmpAddr(a, b uintptr) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }
 
 // Stats returns a snapshot.

@@ -53,6 +53,9 @@ func TestPoolReuse(t *testing.T) {
 	if st.Idle != 128<<10 || st.InUse != 64<<10 || st.Buffers != 1 || st.Allocs != 2 {
 		t.Fatalf("stats %+v", st)
 	}
+	if ms := p.Mappings(); len(ms) != 2 || ms[0].Len+ms[1].Len != 192<<10 || !slices.ContainsFunc(ms, func(a Allocation) bool { return a.Addr == addr && a.Len == 128<<10 }) {
+		t.Fatalf("Mappings %+v", ms)
+	}
 	b2, err := p.Get(128 << 10)
 	if err != nil {
 		t.Fatal(err)

@@ -1120,4 +1120,28 @@ func (c *Conn) Done() <-chan struct{} { return c.dead }
 // NUMANode is the node the connection is placed on (its RDMA device's), or
 // -1 (status and metrics show it per channel).
 func (c *Conn) NUMANode() int { return int(c.node.Load()) }
-func (c *Conn) Err() error    { return c.errOr(nil) }
+
+// NodeMemory lists the registered memory a placed connection works on: its
+// receive and send buffers and its device's RDMA buffer pool, with the node
+// they were bound to; nil when the connection is not placed.
+func (c *Conn) NodeMemory() []numa.Allocation {
+	if !c.r.Placed {
+		return nil
+	}
+	var out []numa.Allocation
+	for _, mr := range []rdma.MemoryRegion{c.r.Recv, c.r.Send} {
+		if mr != nil && len(mr.Bytes()) > 0 {
+			out = append(out, numa.Allocation{Addr: numa.Addr(mr.Bytes()), Len: len(mr.Bytes()), Node: c.r.Node})
+		}
+	}
+	if c.r.Pool != nil {
+		b := c.r.Pool.s.mr.Bytes()
+		out = append(out, numa.Allocation{Addr: numa.Addr(b), Len: len(b), Node: c.r.Node})
+	}
+	return out
+}
+
+// CompletionThread is the OS thread (tid) of a placed connection's
+// completion loop, pinned to its node's CPUs; 0 when not pinned.
+func (c *Conn) CompletionThread() int { return int(c.loopTID.Load()) }
+func (c *Conn) Err() error            { return c.errOr(nil) }

@@ -104,7 +104,7 @@ func TestCompletionLoopPinned(t *testing.T) {
 	for srv.loopTID.Load() == 0 && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
-	tid := int(srv.loopTID.Load())
+	tid := srv.CompletionThread()
 	if tid == 0 {
 		t.Fatal("completion loop not pinned")
 	}
@@ -120,6 +120,12 @@ func TestCompletionLoopPinned(t *testing.T) {
 		t.Errorf("completion thread %d: Cpus_allowed_list %v, want node 1's %v", tid, tp.CPUs, n1.CPUs)
 	}
 	t.Logf("completion thread %d on CPUs %v (node 1)", tid, tp.CPUs)
+	if nm := srv.NodeMemory(); len(nm) != 3 || nm[0].Node != 1 || nm[0].Len != len(sr.Recv.Bytes()) {
+		t.Errorf("placed connection's NodeMemory %+v, want receive, send and pool on node 1", nm)
+	}
+	if nm := cli.NodeMemory(); nm != nil {
+		t.Errorf("unplaced connection's NodeMemory %+v", nm)
+	}
 	// Messages still flow both ways through the pinned loop.
 	for i := range 20 {
 		if err := cli.WriteMessage(bytes1(i, 3000)); err != nil {

@@ -730,3 +730,13 @@ func (c *URingConn) stageBuf() []byte {
 // NUMANode is the node the connection's ring thread is pinned to, or -1
 // (status and metrics show it per channel).
 func (c *URingConn) NUMANode() int { return c.node }
+
+// NodeMemory lists the node-bound buffers of the connection's ring (its
+// staging buffers and large messages, handed out or idle); nil when the
+// connection is not placed (its buffers are on the Go heap).
+func (c *URingConn) NodeMemory() []numa.Allocation {
+	if c.bufs == nil {
+		return nil
+	}
+	return c.bufs.Mappings()
+}

@@ -116,6 +116,11 @@ func TestURingPlacedBuffers(t *testing.T) {
 	if e, err := numa.NumaMaps(stage[0].Addr); err != nil || e.Policy != "bind:"+strconv.Itoa(node) {
 		t.Errorf("staging buffer numa_maps %q %v", e.Line, err)
 	}
+	nm := uc.NodeMemory()
+	if !slices.ContainsFunc(nm, func(a numa.Allocation) bool { return a.Addr == stage[0].Addr && a.Node == node }) ||
+		!slices.ContainsFunc(nm, func(a numa.Allocation) bool { return a.Addr == numa.Addr(m1) && a.Len == 1<<20 }) {
+		t.Errorf("NodeMemory %+v lacks the staging buffer or the message", nm)
+	}
 	addr := numa.Addr(m1)
 	uc.Release(m1[52:]) // an in-place decryption's plaintext: same end
 	if uc.bufs.Owns(m1) {
