@@ -262,7 +262,7 @@ func run(cfg *Config, ready func(), confPath string) error {
 		ls = append(ls, l)
 	}
 	for _, a := range cfg.RDMAListen {
-		l, err := smbdirect.Listen(a, smbdirect.Options{Logger: log})
+		l, err := smbdirect.Listen(a, smbdirect.Options{Logger: log, Placement: placement})
 		if err != nil {
 			for _, x := range ls {
 				x.Close()
