@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := bin/smb3d
 export GOFLAGS ?= -mod=mod
 
-.PHONY: all build run test test-quick test-unit test-gosmb2 test-smbclient test-torture test-rdma \
+.PHONY: all build run test test-quick test-unit test-gosmb2 test-smbclient test-kerberos test-torture test-rdma \
         deps vet fuzz fuzz-ci bench bench-rdma clean test-hostile
 
 all: build
@@ -18,7 +18,7 @@ run: build
 	./$(BIN) demo -dir .cache/demo -listen 127.0.0.1:4455
 
 # Everything CI runs. Installs what the tests need first.
-test: deps vet test-unit fuzz-ci test-gosmb2 test-smbclient test-hostile test-torture test-rdma
+test: deps vet test-unit fuzz-ci test-gosmb2 test-smbclient test-kerberos test-hostile test-torture test-rdma
 	@echo "make test: all stages passed"
 
 # The inner loop: unit tests only, no packages installed.
@@ -40,6 +40,11 @@ test-smbclient: build
 	test/smbclient/run.sh
 	test/smbclient/encrypt.sh
 	test/smbclient/list-shares.sh
+	test/smbclient/acls.sh
+
+# An MIT KDC of its own on loopback; smbclient logs on with Kerberos (~20 s).
+test-kerberos: build
+	test/kerberos/run.sh
 
 test-hostile: build
 	test/hostile/idle-conns.sh 1000

@@ -22,6 +22,9 @@ PKGS=(
     samba-testsuite     # smbtorture (test/torture)
     samba               # smbd peer (test/peers/smbd.sh)
     samba-vfs-modules   # vfs_io_uring for the peer
+    krb5-kdc            # test/kerberos: an MIT KDC of the test's own realm (krb5kdc, kdb5_util)
+    krb5-admin-server   # kadmin.local: principals and keytabs for that realm
+    krb5-user           # kinit, klist, kdestroy, ktutil
     libibverbs-dev      # RDMA verbs headers for rdma-core-bindings (cgo)
     librdmacm-dev       # RDMA CM headers
     bc                  # arithmetic in the benchmark scripts
