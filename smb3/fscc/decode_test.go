@@ -146,7 +146,7 @@ func TestFixedSizes(t *testing.T) {
 		{"SRV_COPYCHUNK_RESPONSE", len((&CopychunkResponse{}).Append(nil)), 12},
 		{"FILE_OBJECTID_BUFFER", len((&ObjectIDBuffer{}).Append(nil)), 64},
 		{"DUPLICATE_EXTENTS_DATA", len((&DuplicateExtentsData{}).Append(nil)), 40},
-		{"SRV_REQUEST_RESUME_KEY", len(AppendResumeKeyResponse(nil, [24]byte{})), 28},
+		{"SRV_REQUEST_RESUME_KEY", len(AppendResumeKeyResponse(nil, [24]byte{})), 32},
 		{"RenameInformation (empty name)", len((&RenameInformation{}).Append(nil, false)), 20},
 	}
 	for _, s := range sizes {

@@ -180,10 +180,16 @@ func DecodeNetworkInterfaceInfo(b []byte) ([]NetworkInterface, error) {
 // ResumeKeySize is the size of the opaque copychunk resume key.
 const ResumeKeySize = 24
 
+// ResumeKeyResponseSize is the size of SRV_REQUEST_RESUME_KEY as Windows
+// sends it (and Samba's smbtorture decodes it): 32 bytes.
+const ResumeKeyResponseSize = 32
+
 // AppendResumeKeyResponse appends SRV_REQUEST_RESUME_KEY (MS-SMB2 2.2.32.3):
-// ResumeKey (24), ContextLength (4) = 0, no Context. 28 bytes.
+// ResumeKey (24), ContextLength (4) = 0, then 4 zero bytes of Context, which
+// Windows sends although ContextLength is 0 (MS-SMB2 <56>). 32 bytes.
 func AppendResumeKeyResponse(b []byte, key [ResumeKeySize]byte) []byte {
 	b = append(b, key[:]...)
+	b = le32(b, 0)
 	return le32(b, 0)
 }
 

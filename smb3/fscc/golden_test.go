@@ -290,7 +290,7 @@ func TestGoldenCopychunk(t *testing.T) {
 	}
 	r := &CopychunkResponse{ChunksWritten: 2, ChunkBytesWritten: 0, TotalBytesWritten: 4196}
 	checkBytes(t, "SRV_COPYCHUNK_RESPONSE", r.Append(nil), (&lb{}).u32(2).u32(0).u32(4196).b)
-	checkBytes(t, "SRV_REQUEST_RESUME_KEY", AppendResumeKeyResponse(nil, key), (&lb{}).raw(key[:]...).u32(0).b)
+	checkBytes(t, "SRV_REQUEST_RESUME_KEY", AppendResumeKeyResponse(nil, key), (&lb{}).raw(key[:]...).u32(0).u32(0).b)
 }
 
 func TestGoldenValidateNegotiate(t *testing.T) {

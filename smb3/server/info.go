@@ -269,6 +269,9 @@ func queryFSInfo(o *open, class uint8, maxOut int) ([]byte, bool, wire.Status) {
 		full = v.Append(nil)
 	case fscc.FileFsAttributeInformation:
 		attrs := uint32(fscc.FileCasePreservedNames | fscc.FileUnicodeOnDisk | fscc.FileSupportsSparseFiles | fscc.FileSupportsExtendedAttributes | fscc.FilePersistentACLs)
+		// FSCTL_DUPLICATE_EXTENTS_TO_FILE works on every file system:
+		// a reflink where it has them, an in-kernel copy where not.
+		attrs |= fscc.FileSupportsBlockRefcounting
 		attrs |= fsStreamAttributes // stream.go
 		if sh.cfg.ReadOnly {
 			attrs |= fscc.FileReadOnlyVolume

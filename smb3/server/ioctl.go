@@ -1,7 +1,7 @@
 package server
 
 import (
-	"bytes"
+	"fmt"
 	"errors"
 	"io"
 
@@ -28,6 +28,9 @@ func handleIoctl(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	}
 	ctl := req.CtlCode()
 	fid := req.FileID()
+	if o, s, ok := r.tortureFsctl(st, req, out); ok {
+		return o, s // torture_ioctl.go
+	}
 	var output []byte
 	var status wire.Status
 	switch ctl {
@@ -55,10 +58,12 @@ func handleIoctl(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 		done()
 	}
 	if status != 0 && status != wire.StatusBufferOverflow {
-		if ctl == fscc.FsctlSrvCopychunk || ctl == fscc.FsctlSrvCopychunkWrite {
-			if status == wire.StatusInvalidParameter && output != nil {
-				return wire.AppendIoctlResponse(out, ctl, fid, nil, output), status
-			}
+		// MS-SMB2 3.3.5.15.6: a failed copychunk still answers with
+		// SRV_COPYCHUNK_RESPONSE: the server's limits for
+		// STATUS_INVALID_PARAMETER, else what was written before the
+		// failure (a lock conflict, a source too short).
+		if (ctl == fscc.FsctlSrvCopychunk || ctl == fscc.FsctlSrvCopychunkWrite) && output != nil {
+			return wire.AppendIoctlResponse(out, ctl, fid, nil, output), status
 		}
 		return out, status
 	}
@@ -120,44 +125,13 @@ func (r *request) fileFsctl(o *open, ctl uint32, in []byte, maxOut int) ([]byte,
 	case fscc.FsctlSrvCopychunk, fscc.FsctlSrvCopychunkWrite:
 		return r.copyChunk(o, ctl, in, maxOut)
 	case fscc.FsctlSetSparse:
-		if o.access&(fileWriteData|fileWriteAttributes|fileAppendData) == 0 {
-			return nil, wire.StatusAccessDenied
-		}
-		return nil, 0
+		return nil, r.setSparse(o, in)
 	case fscc.FsctlSetZeroData:
-		if o.access&fileWriteData == 0 {
-			return nil, wire.StatusAccessDenied
-		}
-		z, err := fscc.DecodeZeroDataInformation(in)
-		if err != nil || z.FileOffset < 0 || z.BeyondFinalZero < z.FileOffset {
-			return nil, wire.StatusInvalidParameter
-		}
-		if err := zeroRange(o, z.FileOffset, z.BeyondFinalZero); err != nil {
-			return nil, statusOf(err)
-		}
-		return nil, 0
+		return nil, r.setZeroData(o, in)
 	case fscc.FsctlQueryAllocatedRanges:
-		q, err := fscc.DecodeAllocatedRange(in)
-		if err != nil {
-			return nil, wire.StatusInvalidParameter
-		}
-		info, err := o.f.Stat()
-		if err != nil {
-			return nil, statusOf(err)
-		}
-		var rs []fscc.AllocatedRange
-		end := min(q.FileOffset+q.Length, info.Size)
-		if q.FileOffset < end {
-			rs = append(rs, fscc.AllocatedRange{FileOffset: q.FileOffset, Length: end - q.FileOffset})
-		}
-		b, overflow := fscc.AppendAllocatedRanges(nil, rs, maxOut)
-		if overflow {
-			if len(b) == 0 {
-				return nil, wire.StatusBufferTooSmall
-			}
-			return b, wire.StatusBufferOverflow
-		}
-		return b, 0
+		return queryAllocatedRanges(o, in, maxOut)
+	case fscc.FsctlDuplicateExtentsToFile:
+		return nil, r.duplicateExtents(o, in)
 	case fscc.FsctlGetReparsePoint:
 		return nil, wire.StatusNotAReparsePoint
 	case fscc.FsctlCreateOrGetObjectID, fscc.FsctlGetObjectID:
@@ -199,26 +173,8 @@ func (r *request) fileFsctl(o *open, ctl uint32, in []byte, maxOut int) ([]byte,
 		return nil, 0
 	}
 	_ = srv
+	r.c.log.Debug("FSCTL not supported", "ctl", fmt.Sprintf("%#08x", ctl))
 	return nil, wire.StatusInvalidDeviceRequest
-}
-
-func zeroRange(o *open, from, to int64) error {
-	info, err := o.f.Stat()
-	if err != nil {
-		return err
-	}
-	if to > info.Size {
-		to = info.Size
-	}
-	buf := make([]byte, 64<<10)
-	for off := from; off < to; {
-		n := int(min(int64(len(buf)), to-off))
-		if _, err := o.f.WriteAt(buf[:n], off); err != nil {
-			return err
-		}
-		off += int64(n)
-	}
-	return nil
 }
 
 // copyChunk is FSCTL_SRV_COPYCHUNK(_WRITE) (MS-SMB2 3.3.5.15.6).
@@ -249,43 +205,70 @@ func (r *request) copyChunk(dst *open, ctl uint32, in []byte, maxOut int) ([]byt
 	if src == nil || src.sess != dst.sess {
 		return nil, wire.StatusObjectNameNotFound
 	}
-	if src.access&fileReadData == 0 {
-		return nil, wire.StatusAccessDenied
+	if src.access&(fileReadData|fileExecute) == 0 {
+		return nil, wire.StatusAccessDenied // read or execute access reads data (MS-FSA 2.1.5.2)
 	}
 	if dst.access&fileWriteData == 0 || ctl == fscc.FsctlSrvCopychunk && dst.access&fileReadData == 0 {
 		return nil, wire.StatusAccessDenied
 	}
 	var resp fscc.CopychunkResponse
-	buf := make([]byte, copyChunkMaxSize)
+	sf, df := localFile(src), localFile(dst)
+	var buf []byte
 	for _, ch := range cc.Chunks {
 		if r.c.srv.locks.conflicts(src, ch.SourceOffset, uint64(ch.Length), false) ||
 			r.c.srv.locks.conflicts(dst, ch.TargetOffset, uint64(ch.Length), true) {
 			return resp.Append(nil), wire.StatusFileLockConflict
 		}
-		n, err := src.f.ReadAt(buf[:ch.Length], int64(ch.SourceOffset))
-		if err != nil && !errors.Is(err, io.EOF) {
+		if ch.SourceOffset > 1<<62 || ch.TargetOffset > 1<<62 {
+			return resp.Append(nil), wire.StatusInvalidParameter
+		}
+		// MS-SMB2 3.3.5.15.6: a chunk that reads past the source's end
+		// of file fails the request with STATUS_INVALID_VIEW_SIZE.
+		info, err := src.f.Stat()
+		if err != nil {
 			return nil, statusOf(err)
 		}
-		if n < int(ch.Length) {
+		if int64(ch.SourceOffset)+int64(ch.Length) > info.Size {
 			return resp.Append(nil), wire.StatusInvalidViewSize
 		}
-		if _, err := dst.f.WriteAt(buf[:n], int64(ch.TargetOffset)); err != nil {
-			return nil, statusOf(err)
+		var n int64
+		if sf != nil && df != nil {
+			n, err = df.CopyRange(sf, int64(ch.SourceOffset), int64(ch.TargetOffset), int64(ch.Length))
+			if err != nil {
+				return nil, statusOf(err)
+			}
+		} else {
+			if buf == nil {
+				buf = make([]byte, copyChunkMaxSize)
+			}
+			m, err := src.f.ReadAt(buf[:ch.Length], int64(ch.SourceOffset))
+			if err != nil && !errors.Is(err, io.EOF) {
+				return nil, statusOf(err)
+			}
+			if _, err := dst.f.WriteAt(buf[:m], int64(ch.TargetOffset)); err != nil {
+				return nil, statusOf(err)
+			}
+			n = int64(m)
+		}
+		if n < int64(ch.Length) {
+			return resp.Append(nil), wire.StatusInvalidViewSize
 		}
 		resp.ChunksWritten++
 		resp.TotalBytesWritten += uint32(n)
 	}
-	resp.ChunkBytesWritten = 0
+	r.c.srv.breakReaders(dst)
 	return resp.Append(nil), 0
 }
 
-var _ = bytes.Equal
 
 // queryInterfaces is FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11):
 // the server's interfaces, for clients to open more channels. An empty
 // list is never a success.
 func (r *request) queryInterfaces(maxOut int) ([]byte, wire.Status) {
 	cfg := &r.c.srv.cfg
+	if !wire.FileID(r.fileIDOf()).IsAll() {
+		return nil, wire.StatusInvalidParameter // not about an open (smb2.ioctl.bug14788)
+	}
 	if !cfg.Multichannel || cfg.Interfaces == nil || r.c.dialect < wire.Dialect300 {
 		return nil, wire.StatusNotSupported
 	}

@@ -248,7 +248,7 @@ func (f *File) SetTimes(t Times) error {
 }
 
 // SetAttributes stores the DOS attributes (MS-FSCC 2.6). DIRECTORY and
-// NORMAL are derived, not stored. Clearing READONLY on a file whose mode
+// NORMAL are derived, not stored; SPARSE_FILE is kept as it was (SetSparse). Clearing READONLY on a file whose mode
 // has no owner write bit adds that bit, since READONLY is also reported
 // from the mode.
 func (f *File) SetAttributes(attr uint32) error {
@@ -265,8 +265,12 @@ func (f *File) SetAttributes(attr uint32) error {
 			}
 		}
 		return f.fs.updateDOS(fd, f.getKey(), func(r *dosRecord) {
+			sparse := r.attr & AttrSparse
+			if r.flags&dosHasAttr == 0 {
+				sparse = 0
+			}
 			r.flags |= dosHasAttr
-			r.attr = attr & attrStorable
+			r.attr = attr&attrStorable&^AttrSparse | sparse
 		})
 	})
 }

@@ -39,13 +39,15 @@ const (
 	AttrArchive           = 0x20
 	AttrNormal            = 0x80
 	AttrTemporary         = 0x100
+	AttrSparse            = 0x200
 	AttrOffline           = 0x1000
 	AttrNotContentIndexed = 0x2000
 
 	// attrStorable is what SetAttributes keeps; DIRECTORY and NORMAL are
 	// derived from the file type and the other bits.
+	// SPARSE_FILE is stored too, but only SetSparse changes it.
 	attrStorable = AttrReadOnly | AttrHidden | AttrSystem | AttrArchive |
-		AttrTemporary | AttrOffline | AttrNotContentIndexed
+		AttrTemporary | AttrSparse | AttrOffline | AttrNotContentIndexed
 )
 
 // Info describes a file or directory.

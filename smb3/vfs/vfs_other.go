@@ -49,3 +49,13 @@ func (f *File) Streams() ([]EA, error)                   { return nil, ErrNotSup
 func (f *File) Stream(name string) ([]byte, error)       { return nil, ErrNotSupported }
 func (f *File) SetStream(name string, data []byte) error { return ErrNotSupported }
 func (f *File) RemoveStream(name string) error           { return ErrNotSupported }
+
+// Range is a byte range of a file.
+type Range struct{ Off, Len int64 }
+
+func (f *File) SetSparse(on bool) error                             { return ErrNotSupported }
+func (f *File) PunchHole(off, n int64) error                        { return ErrNotSupported }
+func (f *File) ZeroRange(off, n int64) error                        { return ErrNotSupported }
+func (f *File) AllocatedRanges(off, n int64) ([]Range, error)       { return nil, ErrNotSupported }
+func (f *File) CopyRange(src *File, so, do, n int64) (int64, error) { return 0, ErrNotSupported }
+func (f *File) CloneRange(src *File, so, do, n int64) error         { return ErrNotSupported }

@@ -527,6 +527,29 @@ func AppendIoctlResponse(b []byte, ctl uint32, fid FileID, input, output []byte)
 	return append(b, output...)
 }
 
+// AppendIoctlResponsePadded appends an IOCTL response without input whose
+// output starts pad bytes after the response body (OutputOffset says where):
+// legal, and what Samba's test-only FSCTL_SMBTORTURE_IOCTL_RESPONSE_BODY_PADDING8
+// asks for to check that clients follow OutputOffset.
+func AppendIoctlResponsePadded(b []byte, ctl uint32, fid FileID, output []byte, pad int) []byte {
+	b = le.AppendUint16(b, 49)
+	b = le.AppendUint16(b, 0)
+	b = le.AppendUint32(b, ctl)
+	b = AppendFileID(b, fid)
+	b = le.AppendUint32(b, 0)
+	b = le.AppendUint32(b, 0)
+	outOff := uint32(h + 48 + pad)
+	if len(output) == 0 {
+		outOff = 0
+	}
+	b = le.AppendUint32(b, outOff)
+	b = le.AppendUint32(b, uint32(len(output)))
+	b = le.AppendUint32(b, 0)
+	b = le.AppendUint32(b, 0)
+	b = append(b, make([]byte, pad)...)
+	return append(b, output...)
+}
+
 // QueryDirectoryRequest is MS-SMB2 2.2.33.
 type QueryDirectoryRequest []byte
 

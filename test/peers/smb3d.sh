@@ -5,6 +5,7 @@
 # Usage: test/peers/smb3d.sh [options] start DIR PORT USER PASS
 #        test/peers/smb3d.sh stop DIR
 #   DIR   private tree, created if missing: DIR/smb3d (binary), DIR/smb3d.conf, DIR/users,
+#         a read-only share "noperm" at DIR/noperm (smbtorture's torture:noperm_share),
 #         the share at DIR/share, DIR/log/smb3d.log, DIR/client.conf for smbclient/smbtorture
 # Options:
 #   --bin PATH           use this binary instead of building ./cmd/smb3d into DIR
@@ -66,7 +67,7 @@ fi
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     echo "smb3d.sh: 127.0.0.1:$PORT is already in use" >&2; exit 1
 fi
-mkdir -p "$DIR"/{share,log} "$DIR"/client-{private,lock,state,cache}
+mkdir -p "$DIR"/{share,noperm,log} "$DIR"/client-{private,lock,state,cache}
 
 if [ -z "$BIN" ]; then
     BIN=$DIR/smb3d
@@ -94,6 +95,11 @@ fi
     echo "path = $DIR/share"
     echo "read only = no"
     for o in "${SOPTS[@]}"; do echo "$o"; done
+    # smbtorture's "noperm" share (torture:noperm_share), as in Samba's selftest: a tree the
+    # user may connect to but not change; smb2.ioctl.bug14788 sends FSCTLs on such a tree.
+    echo "[noperm]"
+    echo "path = $DIR/noperm"
+    echo "read only = yes"
 } > "$DIR/smb3d.conf"
 
 cat > "$DIR/client.conf" <<CONF

@@ -11,13 +11,21 @@ indet {
     if (r == "" && $0 !~ /^[ \t]*$/) { r = $0; gsub(/\t/, " ", r) }
     next
 }
+# A name runs from after "KEYWORD: " to the end of the line or to a " [" that opens a
+# detail block: names may hold spaces (smb2.ioctl."copy-chunk streams").
+function name_of(line) {
+    line = substr(line, index(line, ": ") + 2)
+    sub(/[ \t]*\[[ \t]*(multipart)?[ \t]*$/, "", line)
+    sub(/[ \t]+$/, "", line)
+    return line
+}
 /^(test|testing): / {
-    name = $2
+    name = name_of($0)
     if (!(name in seen)) { seen[name] = 1; order[++n] = name }
     next
 }
 /^(success|successful|failure|fail|error|skip|xfail|uxsuccess): / {
-    st = $1; sub(/:$/, "", st); name = $2
+    st = $1; sub(/:$/, "", st); name = name_of($0)
     if (st == "success" || st == "successful" || st == "uxsuccess") st = "pass"
     else if (st == "failure" || st == "fail" || st == "xfail") st = "fail"
     if (!(name in seen)) { seen[name] = 1; order[++n] = name }
