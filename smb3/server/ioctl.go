@@ -1,8 +1,8 @@
 package server
 
 import (
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 
 	"smb3d/smb3/fscc"
@@ -259,7 +259,6 @@ func (r *request) copyChunk(dst *open, ctl uint32, in []byte, maxOut int) ([]byt
 	r.c.srv.breakReaders(dst)
 	return resp.Append(nil), 0
 }
-
 
 // queryInterfaces is FSCTL_QUERY_NETWORK_INTERFACE_INFO (MS-SMB2 3.3.5.15.11):
 // the server's interfaces, for clients to open more channels. An empty
