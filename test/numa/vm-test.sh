@@ -17,7 +17,11 @@
 # against the list above, then serves one TCP connection per NIC on a thread
 # pinned and a buffer bound by the numa package, and checks
 # /proc/self/task/TID/status, /proc/self/numa_maps, get_mempolicy and
-# move_pages, under numa = auto, 0 and off.
+# move_pages, under numa = auto, 0 and off. Then smb3d itself (in-process)
+# serves a client per NIC over TCP (io_uring) and over SMB-Direct (the rxe
+# device of each NIC): each channel's node in the status, its ring or
+# completion thread pinned, and every page of its buffers (staging and
+# message buffers; receive, send and RDMA pool memory) on its NIC's node.
 #
 # Flags go to the test binary (e.g. -test.run=VMChannels). Knobs: vm.sh's
 # (VM_TIMEOUT, VM_VERBOSE, SOFTROCE_CACHE, SOFTROCE_NO_APT, ...) and
@@ -34,8 +38,9 @@ trap 'rm -rf "$BIN"' EXIT
 cd "$REPO"
 log "building the numa test binary"
 CGO_ENABLED=0 go test -c ${NUMA_GOFLAGS:-} -o "$BIN/numa.test" ./numa
-log "building the smb3d-in-the-guest test binary"
+log "building the smb3d-in-the-guest test binaries (TCP; SMB-Direct with cgo and -tags rdma)"
 CGO_ENABLED=0 go test -c ${NUMA_GOFLAGS:-} -o "$BIN/smb3dvm.test" ./test/numa/smb3dvm
+CGO_ENABLED=1 go test -c -tags rdma ${NUMA_GOFLAGS:-} -o "$BIN/smb3dvm-rdma.test" ./test/numa/smb3dvm
 
 # MAC=node: the truth the test compares sysfs against (-1: no node given).
 EXPECT="52:54:00:00:00:ff=-1 52:54:00:00:01:01=1 52:54:00:00:00:01=0"
@@ -72,9 +77,11 @@ echo "vlan1 on \$(byaddr 52:54:00:00:01:01), vlanu on \$(byaddr 52:54:00:00:00:f
 echo "--- numa.test"
 cd "$REPO/numa"
 NUMA_VM=1 NUMA_EXPECT="$EXPECT" NUMA_EXPECT_IF="vlan1=1 vlanu=-1" /softroce/bin/numa.test$flags
-echo "--- smb3dvm.test (smb3d's channels, one client per NIC)"
+echo "--- smb3dvm.test (smb3d's TCP channels, one client per NIC: ring threads and buffers)"
 cd "$REPO/test/numa/smb3dvm"
 NUMA_VM=1 NUMA_EXPECT="$EXPECT" /softroce/bin/smb3dvm.test -test.v -test.count=1
+echo "--- smb3dvm-rdma.test (smb3d's SMB-Direct channels over rxe on each NIC: registered memory, completion threads)"
+NUMA_VM=1 NUMA_EXPECT="$EXPECT" /softroce/bin/smb3dvm-rdma.test -test.v -test.count=1 -test.run=RDMA
 SCRIPT
 )
 # Prepare through soft-RoCE's own prepare.sh, then boot from a private copy

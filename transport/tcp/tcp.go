@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 
+	"smb3d/numa"
 	"smb3d/transport"
 )
 
@@ -17,7 +19,10 @@ import (
 const MaxFrame = 1<<24 - 1
 
 // Listener accepts TCP connections.
-type Listener struct{ l net.Listener }
+type Listener struct {
+	l  net.Listener
+	pl *numa.Placement
+}
 
 // Listen listens on a TCP address.
 func Listen(addr string) (*Listener, error) {
@@ -31,6 +36,12 @@ func Listen(addr string) (*Listener, error) {
 // NewListener wraps an existing net.Listener (tests use in-memory ones).
 func NewListener(l net.Listener) *Listener { return &Listener{l: l} }
 
+// SetPlacement gives the listener's connections large message buffers bound
+// to the NUMA node of the interface each was accepted on (see Conn.NUMANode:
+// the netpoller cannot pin the reading thread, only place the buffers).
+// Call it before Accept.
+func (l *Listener) SetPlacement(pl *numa.Placement) { l.pl = pl }
+
 func (l *Listener) Accept() (transport.Conn, error) {
 	c, err := l.l.Accept()
 	if err != nil {
@@ -40,7 +51,9 @@ func (l *Listener) Accept() (transport.Conn, error) {
 		tc.SetNoDelay(true)
 		tc.SetKeepAlive(true)
 	}
-	return NewConn(c), nil
+	nc := NewConn(c)
+	nc.place(l.pl)
+	return nc, nil
 }
 func (l *Listener) Close() error   { return l.l.Close() }
 func (l *Listener) Addr() net.Addr { return l.l.Addr() }
@@ -50,6 +63,10 @@ type Conn struct {
 	c   net.Conn
 	r   *bufio.Reader
 	max atomic.Int64
+	// bufs: node-bound buffers for messages over 64 KiB (the shared pool
+	// of the node of the interface the connection came in on); nil when
+	// not placed. Set before the connection is handed out.
+	bufs *numa.Pool
 
 	wmu sync.Mutex
 }
@@ -83,8 +100,9 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 	if n == 0 {
 		return nil, fmt.Errorf("tcp: empty message")
 	}
-	buf := getBuf(int(n))
+	buf := c.msgBuf(int(n))
 	if _, err := io.ReadFull(c.r, buf); err != nil {
+		c.Release(buf)
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
@@ -109,6 +127,84 @@ func (c *Conn) WriteMessage(bufs ...[]byte) error {
 	defer c.wmu.Unlock()
 	_, err := v.WriteTo(c.c)
 	return err
+}
+
+// NUMANode is the node the connection's large message buffers are bound
+// to, or -1. The netpoller reads on whatever thread the runtime picks: only
+// the buffers are placed, not the thread (the io_uring transport pins both).
+func (c *Conn) NUMANode() int {
+	if c.bufs == nil {
+		return numa.Unknown
+	}
+	return c.bufs.Node()
+}
+
+// NodeMemory lists the node-bound buffers of the connection's node pool
+// (shared by the netpoller connections on that node); nil when not placed.
+func (c *Conn) NodeMemory() []numa.Allocation {
+	if c.bufs == nil {
+		return nil
+	}
+	return c.bufs.Mappings()
+}
+
+// place gives c the shared buffer pool of the node pl picks for its local
+// address; nothing when pl places nothing.
+func (c *Conn) place(pl *numa.Placement) {
+	if pl == nil {
+		return
+	}
+	ta, ok := c.c.LocalAddr().(*net.TCPAddr)
+	if !ok {
+		return
+	}
+	a, ok := netip.AddrFromSlice(ta.IP)
+	if !ok {
+		return
+	}
+	if node := pl.ForLocalAddr(a.Unmap()); node != numa.Unknown {
+		c.bufs = nodePool(node)
+	}
+}
+
+// nodePools are the netpoller's buffer pools, one per node, shared by its
+// connections and kept for the life of the process (idle memory bounded by
+// the pool's MaxIdle).
+var nodePools struct {
+	sync.Mutex
+	m map[int]*numa.Pool
+}
+
+func nodePool(node int) *numa.Pool {
+	nodePools.Lock()
+	defer nodePools.Unlock()
+	if nodePools.m == nil {
+		nodePools.m = make(map[int]*numa.Pool)
+	}
+	p := nodePools.m[node]
+	if p == nil {
+		p = numa.NewPool(node, numa.PoolConfig{MinSize: nodeMinMsg, MaxSize: MaxFrame + 1})
+		nodePools.m[node] = p
+	}
+	return p
+}
+
+// nodeMinMsg is the smallest message taken from a node pool: above the
+// server's limit before authentication (64 KiB), so a message that is never
+// released (the server drops the connection on some errors without
+// releasing it) leaks node memory only to an authenticated peer, one
+// message per connection it loses.
+const nodeMinMsg = 64<<10 + 1
+
+// msgBuf is a buffer for an n-byte message: from the node pool when the
+// connection is placed and the message is large, else the heap pools.
+func (c *Conn) msgBuf(n int) []byte {
+	if c.bufs != nil && n >= nodeMinMsg {
+		if b, err := c.bufs.Get(n); err == nil {
+			return b
+		}
+	}
+	return getBuf(n)
 }
 
 func (c *Conn) Close() error         { return c.c.Close() }
@@ -145,6 +241,9 @@ func getBuf(n int) []byte {
 // Release returns a buffer from ReadMessage for reuse once the server is
 // done with the message (and everything that points into it).
 func (c *Conn) Release(b []byte) {
+	if c != nil && c.bufs != nil && c.bufs.Put(b) {
+		return
+	}
 	if cap(b) < minPooled || cap(b)&(cap(b)-1) != 0 || cap(b) > 1<<24 {
 		return
 	}

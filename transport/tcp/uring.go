@@ -49,6 +49,7 @@ func ListenTransport(addr, name string, cfg URingConfig) (l transport.Listener, 
 		if err != nil {
 			return nil, nil, err
 		}
+		nl.SetPlacement(cfg.Placement)
 		return nl, nil, nil
 	case "", TransportURing:
 	default:
@@ -65,5 +66,6 @@ func ListenTransport(addr, name string, cfg URingConfig) (l transport.Listener, 
 	if err2 != nil {
 		return nil, nil, err2
 	}
+	nl.SetPlacement(cfg.Placement)
 	return nl, err, nil
 }

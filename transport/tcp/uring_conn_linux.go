@@ -329,13 +329,6 @@ func (c *URingConn) Release(m []byte) {
 	(*Conn)(nil).Release(m)
 }
 
-// nodeMinMsg is the smallest message taken from a node pool: above the
-// server's limit before authentication (64 KiB), so a message that is never
-// released (the server drops the connection on some errors without
-// releasing it) leaks node memory only to an authenticated peer, one
-// message per connection it loses.
-const nodeMinMsg = 64<<10 + 1
-
 // msgBuf is a buffer for an n-byte message (loop goroutine): from the node
 // pool when the connection is placed and the message is large, else the
 // heap pools.

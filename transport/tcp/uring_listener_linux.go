@@ -103,7 +103,9 @@ func (l *URingListener) Accept() (transport.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		return NewConn(nc), nil
+		pc := NewConn(nc)
+		pc.place(l.pool.cfg.Placement) // the buffers at least
+		return pc, nil
 	}
 	c := newURingConn(fd, laddr, raddr, l.canSplice)
 	c.loop = loop

@@ -198,3 +198,60 @@ func TestURingUnplacedBuffersOnHeap(t *testing.T) {
 	}
 	sc.(*URingConn).Release(m)
 }
+
+// TestNetpollPlacedBuffers: the netpoller cannot pin its reading thread,
+// but a placed connection's large messages still come from its node's
+// shared pool (bound, every page there) and go back on Release; small ones
+// stay on the heap.
+func TestNetpollPlacedBuffers(t *testing.T) {
+	topo, err := numa.System()
+	if err != nil || len(topo.Nodes) == 0 {
+		t.Skipf("no NUMA topology: %v", err)
+	}
+	node := topo.Nodes[0].ID
+	pl, err := numa.NewPlacement(numa.Policy{Mode: numa.Fixed, Node: node}, topo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.SetPlacement(pl)
+	t.Cleanup(func() { ln.Close() })
+	cc, sc := dialPair(t, ln)
+	c := sc.(*Conn)
+	if c.NUMANode() != node {
+		t.Fatalf("netpoll connection on node %d, want %d", c.NUMANode(), node)
+	}
+	big := make([]byte, 1<<20)
+	big[7] = 7
+	cc.Write(frame([]byte("small")))
+	cc.Write(frame(big))
+	m, err := c.ReadMessage()
+	if err != nil || string(m) != "small" || c.bufs.Owns(m) {
+		t.Fatalf("small message %q %v (from the pool: %v)", m, err, c.bufs.Owns(m))
+	}
+	m, err = c.ReadMessage()
+	if err != nil || !bytes.Equal(m, big) {
+		t.Fatal(err)
+	}
+	if !c.bufs.Owns(m) {
+		t.Fatal("large message not from the node pool")
+	}
+	onNode(t, "netpoll message", m, node)
+	if nm := c.NodeMemory(); !slices.ContainsFunc(nm, func(a numa.Allocation) bool { return a.Addr == numa.Addr(m) }) {
+		t.Errorf("NodeMemory %+v lacks the message", nm)
+	}
+	c.Release(m)
+	if c.bufs.Owns(m) {
+		t.Error("released message still handed out")
+	}
+	// Unplaced listener: heap, node -1.
+	ln2, _ := Listen("127.0.0.1:0")
+	t.Cleanup(func() { ln2.Close() })
+	_, sc2 := dialPair(t, ln2)
+	if n := sc2.(*Conn).NUMANode(); n != numa.Unknown {
+		t.Errorf("unplaced netpoll connection on node %d", n)
+	}
+}

@@ -8,8 +8,10 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +20,7 @@ import (
 	"smb3d/numa"
 	"smb3d/smb3/auth"
 	"smb3d/smb3/server"
+	"smb3d/transport"
 	"smb3d/transport/tcp"
 )
 
@@ -104,6 +107,7 @@ func TestSMB3DChannelsOnTheirNodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
+	var recorders []*recordingListener
 	for _, n := range nics {
 		l, fallback, err := tcp.ListenTransport(net.JoinHostPort(n.addr.String(), "4450"), tcp.TransportURing, tcp.URingConfig{Placement: pl})
 		if err != nil {
@@ -112,7 +116,9 @@ func TestSMB3DChannelsOnTheirNodes(t *testing.T) {
 		if fallback != nil {
 			t.Fatalf("io_uring unavailable in the guest: %v", fallback)
 		}
-		go srv.Serve(l)
+		rl := &recordingListener{Listener: l}
+		recorders = append(recorders, rl)
+		go srv.Serve(rl)
 	}
 	var sessions []*smb2.Session
 	for _, n := range nics {
@@ -176,4 +182,102 @@ func TestSMB3DChannelsOnTheirNodes(t *testing.T) {
 			}
 		}
 	}
+	// The channels' buffers: each placed channel's staging buffer and its
+	// large messages (the 1 MiB WRITE above) are mappings bound to its
+	// NIC's node with every page there; an unplaced channel has none.
+	for _, rl := range recorders {
+		for _, c := range rl.accepted() {
+			mem := checkNodeMemory(t, c, nics)
+			if len(mem) > 0 && !slices.ContainsFunc(mem, func(a numa.Allocation) bool { return a.Len >= 1<<20 }) {
+				t.Errorf("%s: no message buffer (1 MiB WRITE) among the node-bound mappings %+v", c.LocalAddr(), mem)
+			}
+		}
+	}
+}
+
+// recordingListener keeps what it accepted, for the checks of each
+// channel's memory.
+type recordingListener struct {
+	transport.Listener
+	mu    sync.Mutex
+	conns []transport.Conn
+}
+
+func (l *recordingListener) Accept() (transport.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+func (l *recordingListener) accepted() []transport.Conn {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.conns)
+}
+
+// nodeConn is a placed channel (tcp-uring's URingConn, smbdirect's Conn).
+type nodeConn interface {
+	NUMANode() int
+	NodeMemory() []numa.Allocation
+}
+
+// checkNodeMemory checks channel c against the node of the NIC whose
+// address it was accepted on: every page of every mapping NodeMemory lists
+// is on that node (move_pages), and /proc/self/numa_maps shows the mapping
+// bound to it; an unplaced channel lists none. It returns the mappings.
+func checkNodeMemory(t *testing.T, c transport.Conn, nics []nic) []numa.Allocation {
+	t.Helper()
+	local := c.LocalAddr().String()
+	want := numa.Unknown
+	name := local
+	for _, n := range nics {
+		if ap, err := netip.ParseAddrPort(local); err == nil && ap.Addr() == n.addr {
+			want, name = n.node, n.ifname
+		}
+	}
+	nc, ok := c.(nodeConn)
+	if !ok {
+		t.Errorf("%s: %s channel reports no node", name, c.Name())
+		return nil
+	}
+	mem := nc.NodeMemory()
+	if nc.NUMANode() != want {
+		t.Errorf("%s: %s channel on node %d, want %d", name, c.Name(), nc.NUMANode(), want)
+	}
+	if want == numa.Unknown {
+		if len(mem) != 0 {
+			t.Errorf("%s: unplaced %s channel has node-bound memory %+v", name, c.Name(), mem)
+		}
+		return nil
+	}
+	if len(mem) == 0 {
+		t.Errorf("%s: %s channel on node %d lists no node-bound memory", name, c.Name(), want)
+	}
+	total := 0
+	for _, a := range mem {
+		pages, err := numa.PageNodesAt(a.Addr, a.Len)
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts := map[int]int{}
+		for _, p := range pages {
+			counts[p]++
+		}
+		e, err := numa.NumaMaps(a.Addr)
+		if err != nil {
+			t.Errorf("%s: numa_maps for %#x: %v", name, a.Addr, err)
+		}
+		if a.Node != want || len(counts) != 1 || counts[want] != len(pages) || e.Policy != "bind:"+strconv.Itoa(want) {
+			t.Errorf("%s: %s mapping %#x+%d (node %d): move_pages %v, numa_maps %q; want every page on node %d, bind:%d",
+				name, c.Name(), a.Addr, a.Len, a.Node, counts, e.Line, want, want)
+		}
+		total += a.Len
+	}
+	t.Logf("%s: %s channel on node %d: %d node-bound mappings, %d KiB, every page on node %d (move_pages), numa_maps bind:%d",
+		name, c.Name(), want, len(mem), total>>10, want, want)
+	return mem
 }
