@@ -129,6 +129,16 @@ putget() { # putget NAME smbclient-options...
 kinit -kt "$T/alice.keytab" alice >"$T/kinit.log" 2>&1 || { cat "$T/kinit.log"; die "kinit alice"; }
 ok "kinit alice@$REALM: $(klist | grep -c krbtgt) TGT in the ccache"
 
+# KRB5_CAPTURE=FILE: write the SPNEGO token Samba's gensec (Heimdal) sends for cifs/$HOST, the
+# keytab and the time, as hex lines, for smb3/auth's golden test of a real client's AP-REQ.
+if [ -n "${KRB5_CAPTURE:-}" ]; then
+    { echo "# $(date -u +%FT%TZ) realm $REALM service cifs/$HOST client alice"
+      date -u +%s
+      /usr/bin/python3 "$HERE/gensec-token.py" "$T/srv/client.conf" "$T/ccache" "$HOST"
+      xxd -p "$T/smb3d.keytab" | tr -d '\n'; echo; } > "$KRB5_CAPTURE" || bad "capture"
+    kdestroy; kinit -kt "$T/alice.keytab" alice >>"$T/kinit.log" 2>&1
+fi
+
 if putget k311s -m SMB3 --client-protection=sign; then ok "Kerberos, SMB 3.1.1 signed: 3 MiB put/get/ls identical"
 else bad "Kerberos, SMB 3.1.1 signed"; fi
 if klist | grep -q "cifs/$HOST@$REALM"; then ok "the client holds a service ticket for cifs/$HOST@$REALM"
