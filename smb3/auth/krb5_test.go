@@ -484,10 +484,10 @@ func TestHeimdalAPReq(t *testing.T) {
 	// The same ticket, seen by a server whose clock is later: outside the skew, then expired
 	// (the KDC gave a 1 h ticket).
 	var e *Error
-	if _, _, err := NewContext(cfg(at.Add(10*time.Minute))).Step(tok); !errors.As(err, &e) || e.Reason != "krb5-skew" {
+	if _, _, err := NewContext(cfg(at.Add(10 * time.Minute))).Step(tok); !errors.As(err, &e) || e.Reason != "krb5-skew" {
 		t.Errorf("10 min later: %v", err)
 	}
-	if _, _, err := NewContext(cfg(at.Add(time.Hour+DefaultClockSkew+time.Second))).Step(tok); !errors.As(err, &e) || e.Reason != "krb5-ticket-expired" {
+	if _, _, err := NewContext(cfg(at.Add(time.Hour + DefaultClockSkew + time.Second))).Step(tok); !errors.As(err, &e) || e.Reason != "krb5-ticket-expired" {
 		t.Errorf("after the end time: %v", err)
 	}
 	// A replay of the accepted token through the same acceptor state.

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// A keytab MIT ktutil wrote: cifs/server.example.com@EXAMPLE.COM kvno 300, aes256.
+const testKeytabHex = "05020000005a0002000b4558414d504c452e434f4d000463696673001273657276657" +
+	"22e6578616d706c652e636f6d000000016b0803442c0012002097f0c405e0a4fd" +
+	"1d8becb0a037a846aaf57486c777e29a33a32525ca5bfb2e440000012c"
+
+func TestKerberosOptions(t *testing.T) {
+	for _, tc := range []struct{ conf, want string }{
+		{"[global]\nrealm = bad realm\n", "t.conf:2: realm"},
+		{"[global]\nkerberos clock skew = 0\n", "t.conf:2: kerberos clock skew"},
+		{"[global]\nntlm auth = maybe\n", "t.conf:2: ntlm auth"},
+		{"[global]\nntlm auth = no\n", "t.conf:2: ntlm auth = no needs a kerberos keytab"},
+		{"[global]\nkerberos keytab =\n", "t.conf:2: kerberos keytab: empty path"},
+	} {
+		_, err := ParseConfig(strings.NewReader(tc.conf), "t.conf")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("config %q: error %v, want it to contain %q", tc.conf, err, tc.want)
+		}
+	}
+	dir := t.TempDir()
+	kt, _ := hex.DecodeString(testKeytabHex)
+	if err := os.WriteFile(filepath.Join(dir, "smb3d.keytab"), kt, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig(strings.NewReader("[global]\nkerberos keytab = FILE:smb3d.keytab\nrealm = EXAMPLE.COM\nkerberos clock skew = 60\nntlm auth = disabled\n"), filepath.Join(dir, "t.conf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.KerberosKeytab != filepath.Join(dir, "smb3d.keytab") || cfg.Realm != "EXAMPLE.COM" || cfg.ClockSkew != 60 || !cfg.DisableNTLM {
+		t.Errorf("parsed %+v", cfg)
+	}
+	krb, err := kerberosConfig(cfg)
+	if err != nil || krb == nil || krb.Realm != "EXAMPLE.COM" || krb.ClockSkew.Seconds() != 60 {
+		t.Fatalf("kerberosConfig: %+v, %v", krb, err)
+	}
+	// A keytab with no cifs/ principal is refused.
+	alice := strings.Replace(testKeytabHex, "000463696673001273657276657"+"22e6578616d706c652e636f6d", "000468747470001273657276657"+"22e6578616d706c652e636f6d", 1)
+	kb, _ := hex.DecodeString(alice)
+	os.WriteFile(filepath.Join(dir, "http.keytab"), kb, 0o600)
+	cfg.KerberosKeytab = filepath.Join(dir, "http.keytab")
+	if _, err := kerberosConfig(cfg); err == nil || !strings.Contains(err.Error(), "no cifs/<host> principal") {
+		t.Errorf("http/ keytab: %v", err)
+	}
+	cfg.KerberosKeytab = filepath.Join(dir, "missing.keytab")
+	if _, err := kerberosConfig(cfg); err == nil {
+		t.Error("missing keytab accepted")
+	}
+}
