@@ -20,26 +20,47 @@ type byteLock struct {
 // conflicting locks are released, the open is closed or it is cancelled).
 type lockWaiter struct {
 	l    byteLock
-	done chan wire.Status // buffered; written once, under lockTable.mu
+	done chan wire.Status // buffered; written once, under the node's nodeLocks.mu
 }
 
-// nodeLocks is the byte-range lock state of one file node.
+// nodeLocks is the byte-range lock state of one file node, owned by its mu.
+// Waiters are resolved by whoever releases a lock (unlock or close) while
+// holding mu, so a release and the grants it enables are one step.
 type nodeLocks struct {
+	mu      sync.Mutex
+	dead    bool          // dropped from the table (tidy): a new state is made on the next lock
 	held    []byteLock    // in the order granted
 	waiters []*lockWaiter // blocking requests, first come first served
 }
 
-// lockTable holds the byte-range locks of every file node. Everything in it
-// is owned by mu; waiters are resolved by whoever releases a lock (unlock or
-// close) while holding mu, so a release and the grants it enables are one
-// step.
+// lockTable holds the byte-range locks of the file nodes that have any.
+// There is no table-wide lock: a node's state has its own mutex, and the
+// map (a sync.Map, lock-free to read) is only looked up on READ and WRITE,
+// so I/O on different files, or on files without locks, never contends.
 type lockTable struct {
-	mu     sync.Mutex
-	byNode map[*fileNode]*nodeLocks
+	byNode sync.Map // *fileNode -> *nodeLocks
 }
 
-func (t *lockTable) init() {
-	t.byNode = make(map[*fileNode]*nodeLocks)
+func (t *lockTable) init() {}
+
+// lockNode returns n's state with its mu held, made when create is set; nil
+// when n has none and create is not set.
+func (t *lockTable) lockNode(n *fileNode, create bool) *nodeLocks {
+	for {
+		v, ok := t.byNode.Load(n)
+		if !ok {
+			if !create {
+				return nil
+			}
+			v, _ = t.byNode.LoadOrStore(n, &nodeLocks{})
+		}
+		nl := v.(*nodeLocks)
+		nl.mu.Lock()
+		if !nl.dead {
+			return nl
+		}
+		nl.mu.Unlock() // tidied meanwhile: look again
+	}
 }
 
 // rangesOverlap reports whether two lock ranges overlap, without
@@ -70,12 +91,11 @@ func (t *lockTable) conflicts(o *open, off, n uint64, write bool) bool {
 	if off+(n-1) < off {
 		n = -off // clamp at the end of the 64-bit space
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	nl := t.byNode[o.node]
+	nl := t.lockNode(o.node, false)
 	if nl == nil {
 		return false
 	}
+	defer nl.mu.Unlock()
 	for _, l := range nl.held {
 		if l.len == 0 || !rangesOverlap(off, n, l.off, l.len) {
 			continue
@@ -110,25 +130,16 @@ func grantable(held []byteLock, want byteLock) bool {
 	return true
 }
 
-// node returns the state of n, creating it (caller holds t.mu).
-func (t *lockTable) node(n *fileNode) *nodeLocks {
-	nl := t.byNode[n]
-	if nl == nil {
-		nl = &nodeLocks{}
-		t.byNode[n] = nl
-	}
-	return nl
-}
-
-// tidy drops n's state once nothing is held or waiting (caller holds t.mu).
+// tidy drops n's state once nothing is held or waiting (caller holds nl.mu).
 func (t *lockTable) tidy(n *fileNode, nl *nodeLocks) {
 	if len(nl.held) == 0 && len(nl.waiters) == 0 {
-		delete(t.byNode, n)
+		nl.dead = true
+		t.byNode.CompareAndDelete(n, nl)
 	}
 }
 
 // grantWaiters grants, in arrival order, every waiting request that no
-// longer conflicts (caller holds t.mu). It returns the opens granted a lock.
+// longer conflicts (caller holds nl.mu). It returns the opens granted a lock.
 func (t *lockTable) grantWaiters(nl *nodeLocks) []*open {
 	var granted []*open
 	kept := nl.waiters[:0]
@@ -150,10 +161,8 @@ func (t *lockTable) grantWaiters(nl *nodeLocks) []*open {
 // STATUS_RANGE_NOT_LOCKED (smb2.lock.cancel: closing the handle of a pending
 // lock), then grants what the release unblocked.
 func (t *lockTable) releaseOpen(o *open) {
-	t.mu.Lock()
-	nl := t.byNode[o.node]
+	nl := t.lockNode(o.node, false)
 	if nl == nil {
-		t.mu.Unlock()
 		return
 	}
 	kept := nl.held[:0]
@@ -176,11 +185,11 @@ func (t *lockTable) releaseOpen(o *open) {
 	nl.waiters = ws
 	granted := t.grantWaiters(nl)
 	t.tidy(o.node, nl)
-	t.mu.Unlock()
+	nl.mu.Unlock()
 	t.afterGrant(granted)
 }
 
-// afterGrant runs what a granted lock implies outside t.mu: level II
+// afterGrant runs what a granted lock implies outside the node's mu: level II
 // oplocks and read leases beside the lock holder break to none.
 func (t *lockTable) afterGrant(granted []*open) {
 	for _, o := range granted {
@@ -193,16 +202,16 @@ func (t *lockTable) afterGrant(granted []*open) {
 // cancelWaiter withdraws w. It returns the status w already got when a
 // release resolved it first, else STATUS_CANCELLED.
 func (t *lockTable) cancelWaiter(n *fileNode, w *lockWaiter) wire.Status {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if nl := t.byNode[n]; nl != nil {
+	if nl := t.lockNode(n, false); nl != nil {
 		for i, x := range nl.waiters {
 			if x == w {
 				nl.waiters = append(nl.waiters[:i], nl.waiters[i+1:]...)
 				t.tidy(n, nl)
+				nl.mu.Unlock()
 				return wire.StatusCancelled
 			}
 		}
+		nl.mu.Unlock()
 	}
 	return <-w.done
 }
@@ -257,10 +266,9 @@ func lockRangeValid(e wire.LockElement) bool {
 // shared one, smb2.lock.unlock). The first failure ends the request; the
 // unlocks before it stay done (smb2.lock.multiple-unlock).
 func (t *lockTable) unlock(o *open, els []wire.LockElement) wire.Status {
-	t.mu.Lock()
 	status := wire.StatusSuccess
 	removed := false
-	nl := t.byNode[o.node]
+	nl := t.lockNode(o.node, false)
 	for _, e := range els {
 		if e.Flags != wire.LockFlagUnlock {
 			status = wire.StatusInvalidParameter
@@ -288,7 +296,9 @@ func (t *lockTable) unlock(o *open, els []wire.LockElement) wire.Status {
 		granted = t.grantWaiters(nl)
 		t.tidy(o.node, nl)
 	}
-	t.mu.Unlock()
+	if nl != nil {
+		nl.mu.Unlock()
+	}
 	t.afterGrant(granted)
 	return status
 }
@@ -298,9 +308,8 @@ func (t *lockTable) unlock(o *open, els []wire.LockElement) wire.Status {
 // previous entries"). A lone blocking element that conflicts is queued and
 // returned as a waiter instead.
 func (t *lockTable) tryLock(o *open, els []wire.LockElement) (*lockWaiter, wire.Status) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	nl := t.node(o.node)
+	nl := t.lockNode(o.node, true)
+	defer nl.mu.Unlock()
 	base := len(nl.held)
 	status := wire.StatusSuccess
 	var waiter *lockWaiter
