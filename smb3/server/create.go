@@ -310,7 +310,15 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 	if action != actionCreated {
 		// A stored security descriptor decides what an existing file
 		// grants (MS-FSA 2.1.5.1.2.1; smb2.create.nulldacl).
-		g, ok := sdAccessToken(f, access, r.sess.securityToken())
+		tok := r.sess.securityToken()
+		g, ok := sdAccessToken(f, access, tok)
+		if access&(accessDelete|maximumAllowed) != 0 && g&accessDelete == 0 && stream == "" && path != "" &&
+			parentGrantsDeleteChild(fsys, path, tok) {
+			// MS-FSA 2.1.5.1.2.1: DELETE the file's DACL does not grant
+			// is granted by FILE_DELETE_CHILD on its parent directory.
+			g |= accessDelete
+			ok = (access&^(maximumAllowed|accessSystemSecurity))&^g == 0 && (access&maximumAllowed == 0 || g != 0)
+		}
 		if !ok {
 			f.Close()
 			return out, wire.StatusAccessDenied

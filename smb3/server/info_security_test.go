@@ -155,3 +155,51 @@ func FuzzParseSD(f *testing.F) {
 		}
 	})
 }
+
+// TestParentDeleteChild: DELETE that a file's own DACL does not grant comes
+// from FILE_DELETE_CHILD on its directory (MS-FSA 2.1.5.1.2.1), which a
+// directory without a stored descriptor grants and one whose DACL leaves
+// it out does not (smb2.compound.related7 cleans up a file whose DACL
+// names only CREATOR_OWNER this way).
+func TestParentDeleteChild(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "d"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "d", "f"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fsys, err := vfs.Open(dir, vfs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fsys.Close()
+	if !parentGrantsDeleteChild(fsys, "d/f", tokenSIDs) {
+		t.Fatal("a directory without a descriptor must grant FILE_DELETE_CHILD")
+	}
+	d, _, err := fsys.OpenFile("d", vfs.OpenFlags{Directory: true}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	everyone := appendSID(nil, 1, 0)
+	set := func(mask uint32) {
+		t.Helper()
+		b := make([]byte, 20)
+		b[0] = 1
+		le.PutUint16(b[2:], seSelfRelative|seDACLPresent)
+		le.PutUint32(b[16:], 20)
+		b = append(b, testACL(testACE(aceAccessAllowed, 0, mask, everyone))...)
+		if st := applySecurity(d, daclSecurityInfo, b); st != 0 {
+			t.Fatal(st)
+		}
+	}
+	set(fileReadData | fileReadAttributes)
+	if parentGrantsDeleteChild(fsys, "d/f", tokenSIDs) {
+		t.Fatal("a DACL without FILE_DELETE_CHILD granted it")
+	}
+	set(fileReadData | fileDeleteChild)
+	if !parentGrantsDeleteChild(fsys, "d/f", tokenSIDs) {
+		t.Fatal("a DACL with FILE_DELETE_CHILD did not grant it")
+	}
+}

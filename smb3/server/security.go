@@ -7,10 +7,12 @@ import (
 	"io"
 	"os/user"
 	"strconv"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
 
+	"smb3d/smb3/vfs"
 	"smb3d/smb3/wire"
 )
 
@@ -516,4 +518,21 @@ func sdAccessToken(f fileHandle, desired uint32, token [][]byte) (uint32, bool) 
 	}
 	granted := sd.grantedTo(token, explicit)
 	return granted | sys, explicit&^granted == 0
+}
+
+// parentGrantsDeleteChild reports whether the directory holding path (a
+// share-relative file path, not the root) grants FILE_DELETE_CHILD to
+// token: a parent without a stored descriptor grants everything.
+func parentGrantsDeleteChild(fsys *vfs.FS, path string, token [][]byte) bool {
+	parent := ""
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		parent = path[:i]
+	}
+	d, _, err := fsys.OpenFile(parent, vfs.OpenFlags{Directory: true}, 0)
+	if err != nil {
+		return false
+	}
+	defer d.Close()
+	g, ok := sdAccessToken(d, fileDeleteChild, token)
+	return ok && g&fileDeleteChild != 0
 }
