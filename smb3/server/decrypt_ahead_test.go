@@ -209,3 +209,59 @@ func TestDecryptAheadOrder(t *testing.T) {
 		})
 	}
 }
+
+// TestPooledReadBuffers: READ responses that are not spliced (encrypted
+// here, so every one goes through user space) are built in pooled buffers
+// (io.go growRead); pipelined READs of different ranges, two rounds so the
+// second reuses the first's buffers, each return exactly their range.
+func TestPooledReadBuffers(t *testing.T) {
+	st := newServerTester(t, func(c *serverConfig) {
+		c.EncryptData = true
+		c.Ciphers = []uint16{crypt.CipherAES128GCM}
+	})
+	const size, n = 300 << 10, 12
+	var data []byte
+	for i := range n {
+		data = append(data, pattern(i+7, size)...)
+	}
+	if err := os.WriteFile(filepath.Join(st.root, "pooled.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := st.loginEncrypted(t, crypt.CipherAES128GCM)
+	f, s := c.create("pooled.bin", accessRead, fileOpen, optNonDirectory)
+	if s != wire.StatusSuccess {
+		t.Fatalf("open: %v", s)
+	}
+	for round := range 2 {
+		offs, lens := map[uint64]uint64{}, map[uint64]int{}
+		for i := range n {
+			// Overlapping, unaligned ranges of varying length.
+			off := uint64(i*size + round*1000)
+			m := c.readRequest(f, off, uint32(size-i*4096))
+			offs[le.Uint64(m[24:])] = off
+			lens[le.Uint64(m[24:])] = size - i*4096
+			c.send(m)
+		}
+		for range n {
+			h := c.recv()
+			if s := wire.Status(h.Status()); s != wire.StatusSuccess {
+				t.Fatalf("READ: %v", s)
+			}
+			off, ok := offs[h.MessageID()]
+			if !ok {
+				t.Fatalf("response to unknown message %d", h.MessageID())
+			}
+			delete(offs, h.MessageID())
+			body := h[wire.HeaderSize:]
+			doff, dlen := int(body[2]), int(le.Uint32(body[4:]))
+			if dlen != lens[h.MessageID()] {
+				t.Fatalf("READ at %d: %d bytes, want %d", off, dlen, lens[h.MessageID()])
+			}
+			got := h[doff : doff+dlen]
+			want := data[off:min(int(off)+dlen, len(data))]
+			if !bytes.Equal(got, want) {
+				t.Fatalf("round %d: READ at %d: %d bytes differ from the file", round, off, dlen)
+			}
+		}
+	}
+}

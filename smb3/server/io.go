@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"io"
+	"sync"
 
 	"smb3d/smb3/wire"
 	"smb3d/transport"
@@ -83,7 +84,7 @@ func handleRead(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	pos := len(out)
 	out = wire.AppendReadResponseHeader(out, 0, 0)
 	dataAt := len(out)
-	out = grow(out, int(length))
+	out = r.growRead(out, int(length))
 	n, err := o.f.ReadAt(out[dataAt:dataAt+int(length)], int64(off))
 	out = out[:dataAt+n]
 	if err != nil && !errors.Is(err, io.EOF) {
@@ -111,6 +112,51 @@ func handleRead(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	r.c.srv.stats.BytesRead.Add(uint64(n))
 	r.c.srv.metrics.nodeIO(r.c, false, n)
 	return out, wire.StatusSuccess
+}
+
+// Response buffers of READs that are not spliced (signed, encrypted,
+// compound, small, or over a transport without CapSendFile) come from
+// readBufs, by size in steps of readBufStep up to the largest read, and go
+// back once the chain is sent (chainRun.recycle): a stream of 1 MiB READs
+// then neither allocates nor zeroes a buffer per READ.
+const (
+	readBufStep  = 64 << 10
+	readBufSlack = 4 << 10 // room after the data: compound padding, another small response
+)
+
+var readBufs [(16<<20+readBufSlack)/readBufStep + 2]sync.Pool // of *[]byte; index = cap/readBufStep
+
+// growRead extends out by n bytes for READ data, moving it to a pooled
+// buffer when it must grow by a large amount.
+func (r *request) growRead(out []byte, n int) []byte {
+	if cap(out)-len(out) >= n {
+		return out[:len(out)+n]
+	}
+	need := len(out) + n + readBufSlack
+	idx := (need + readBufStep - 1) / readBufStep
+	if n < readBufStep || r.chain == nil || r.chain.pooled != nil || idx >= len(readBufs) {
+		return grow(out, n)
+	}
+	p, _ := readBufs[idx].Get().(*[]byte)
+	if p == nil {
+		b := make([]byte, idx*readBufStep)
+		p = &b
+	}
+	nb := (*p)[:len(out)+n]
+	copy(nb, out)
+	r.chain.pooled = p
+	return nb
+}
+
+// recycle returns the chain's pooled response buffer once it is sent. out
+// may have grown out of it since; the array is returned either way, as
+// nothing refers to it after the send.
+func (run *chainRun) recycle() {
+	if p := run.pooled; p != nil {
+		run.pooled = nil
+		run.out = nil
+		readBufs[cap(*p)/readBufStep].Put(p)
+	}
 }
 
 // grow extends b by n bytes without zeroing guarantees beyond append's.

@@ -86,7 +86,8 @@ type chainRun struct {
 	handoff   func()   // passes the connection's ordered role on; nil off it (chain runs in order only with one)
 	handedOff bool     // handoff was called
 	encSess   *session
-	sent      int // responses already sent (async interim flushes)
+	sent      int     // responses already sent (async interim flushes)
+	pooled    *[]byte // out's array when it came from readBufs (io.go), returned by recycle
 }
 
 type handlerFunc func(r *request, st *chainState, out []byte) ([]byte, wire.Status)
@@ -180,7 +181,9 @@ func (c *conn) runChain(reqs []*request, handoff func()) (handedOff bool, err er
 			st.lastErr = status
 		}
 	}
-	return run.handedOff, run.flush()
+	err = run.flush()
+	run.recycle()
+	return run.handedOff, err
 }
 
 // statusNoResponse marks a request that gets no response (a dropped
