@@ -141,7 +141,7 @@ fi
 
 if putget k311s -m SMB3 --client-protection=sign; then ok "Kerberos, SMB 3.1.1 signed: 3 MiB put/get/ls identical"
 else bad "Kerberos, SMB 3.1.1 signed"; fi
-if klist | grep -q "cifs/$HOST@$REALM"; then ok "the client holds a service ticket for cifs/$HOST@$REALM"
+if grep -q "cifs/$HOST@$REALM" < <(klist); then ok "the client holds a service ticket for cifs/$HOST@$REALM"
 else bad "no cifs/$HOST ticket in the ccache"; fi
 if grep -q 'session established.*user=alice.*signing=true' "$LOG"; then ok "smb3d: session established for user=alice (mapped from alice@$REALM), signing"
 else bad "smb3d log has no signed session for alice"; fi

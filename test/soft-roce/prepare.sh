@@ -131,9 +131,10 @@ step_smbdirect() {
   make -C "$KDIR" M="$B/fs/smb/server" CONFIG_SMB_SERVER=m CONFIG_SMB_SERVER_SMBDIRECT=y \
        KCFLAGS=-DCONFIG_SMB_SERVER_SMBDIRECT=1 CONFIG_DEBUG_INFO_BTF_MODULES= -j"$(nproc)" modules > "$B/server.log" 2>&1 ||
     { tail -30 "$B/server.log" >&2; die "ksmbd.ko build failed (log: $B/server.log)"; }
-  # the options reach the code only if both spellings took effect: check
-  nm "$B/fs/smb/client/cifs.ko" | grep -q ' smbd_get_connection$' || die "cifs.ko was built without SMB-Direct"
-  nm "$B/fs/smb/server/ksmbd.ko" | grep -q ' ksmbd_rdma_init$' || die "ksmbd.ko was built without SMB-Direct"
+  # the options reach the code only if both spellings took effect: check. (Not `nm | grep -q`:
+  # under pipefail, grep quitting at the first match kills nm with SIGPIPE and fails the check.)
+  grep -q ' smbd_get_connection$' < <(nm "$B/fs/smb/client/cifs.ko") || die "cifs.ko was built without SMB-Direct"
+  grep -q ' ksmbd_rdma_init$' < <(nm "$B/fs/smb/server/ksmbd.ko") || die "ksmbd.ko was built without SMB-Direct"
   local U="$KC/mods/lib/modules/$KV/updates"; mkdir -p "$U"
   local m; for m in client/cifs.ko server/ksmbd.ko; do
     strip --strip-debug "$B/fs/smb/$m"; cp "$B/fs/smb/$m" "$U/"
