@@ -57,8 +57,8 @@ resolve_kv() {
   if [ -n "${SOFTROCE_KERNEL:-}" ]; then echo "$SOFTROCE_KERNEL"; return; fi
   local img=
   if [ -z "${SOFTROCE_NO_APT:-}" ]; then
-    img=$(apt-cache depends "$KMETA" 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
-    if [ -z "$img" ]; then apt_update; img=$(apt-cache depends "$KMETA" | awk '/Depends: linux-image-/{print $2; exit}'); fi
+    img=$(apt-cache depends "$KMETA" 2>/dev/null | awk '/Depends: linux-image-/ && !v {v=$2} END{print v}')
+    if [ -z "$img" ]; then apt_update; img=$(apt-cache depends "$KMETA" | awk '/Depends: linux-image-/ && !v {v=$2} END{print v}'); fi
   fi
   if [ -z "$img" ]; then   # offline: newest cached kernel
     img=$(ls -d "$CACHE"/kernel-*/ 2>/dev/null | sort -V | tail -1 | xargs -r basename)
@@ -81,7 +81,8 @@ download() {   # download <pkg=ver>...   into $CACHE/debs (skips existing)
   ( cd "$CACHE/debs" && { apt-get download -qq -o APT::Sandbox::User=root "${need[@]}" >&2 || { apt_update; apt-get download -qq -o APT::Sandbox::User=root "${need[@]}" >&2; }; } )
 }
 deb_of() { ls -t "$CACHE/debs/${1}_"*.deb 2>/dev/null | head -1; }
-pkg_version() { apt-cache show "$1" 2>/dev/null | awk '/^Version:/{print $2; exit}'; }
+# (awk reads to the end: an early exit would SIGPIPE apt-cache, fatal under pipefail)
+pkg_version() { apt-cache show "$1" 2>/dev/null | awk '/^Version:/ && !v {v=$2} END{print v}'; }
 
 # ------------------------------------------------------------------- kernel
 step_kernel() {
