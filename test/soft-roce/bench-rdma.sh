@@ -120,7 +120,7 @@ bench() {
 for run in $(seq "$RUNS"); do
   if [ $((run % 2)) = 1 ]; then order="smb3d ksmbd"; else order="ksmbd smb3d"; fi
   for ch in $CHANS; do
-    for wl in seqwrite-1M seqread-1M randread-4K create stat list; do
+    for wl in seqwrite-1M seqread-1M randread-4K create-$FILES stat-$FILES list-$FILES; do
       for srv in $order; do
         for tr in rdma tcp; do
           d=bench.r$run.c$ch.$tr
@@ -128,9 +128,9 @@ for run in $(seq "$RUNS"); do
             seqwrite-1M) bench $srv $tr $run $wl $ch -op seqwrite -bs 1M -size "${SIZE}M" -depth 8 -file "b.$tr.dat" ;;
             seqread-1M)  bench $srv $tr $run $wl $ch -op seqread -bs 1M -size "${SIZE}M" -depth 8 -file "b.$tr.dat" ;;
             randread-4K) bench $srv $tr $run $wl $ch -op randread -bs 4K -size "${SIZE}M" -duration "${RSECS}s" -depth 16 -file "b.$tr.dat" ;;
-            create)      bench $srv $tr $run $wl $ch -op create -files "$FILES" -dir "$d" -depth 8 ;;
-            stat)        bench $srv $tr $run $wl $ch -op stat -files "$FILES" -dir "$d" -depth 8 ;;
-            list)        bench $srv $tr $run $wl $ch -op list -dir "$d" -bs 64K -duration 1s ;;
+            create-*)    bench $srv $tr $run $wl $ch -op create -files "$FILES" -dir "$d" -depth 8 ;;
+            stat-*)      bench $srv $tr $run $wl $ch -op stat -files "$FILES" -dir "$d" -depth 8 ;;
+            list-*)      bench $srv $tr $run $wl $ch -op list -dir "$d" -bs 64K -duration 1s ;;
           esac
         done
       done
