@@ -8,7 +8,8 @@
 #          ncalrpc,log}, the share at DIR/share, a client config at DIR/client.conf for
 #          smbclient/smbtorture (so /etc/samba/smb.conf is never read)
 #   PORT   TCP port on 127.0.0.1 (smbd binds nothing else)
-#   USER   added as a nologin unix user (if missing) and to a tdbsam in DIR/private
+#   USER   added as a nologin unix user (if missing) and to a tdbsam in DIR/private; so is
+#          USER2 with the same password (smbtorture's torture:user2name)
 #   PASS   its password
 # Options (before or after the verb):
 #   -B, --setting-b   PEERS.md setting B: smbd:FSCTL_SMBTORTURE = yes, posix locking = no,
@@ -171,11 +172,14 @@ CONF
 testparm -s "$DIR/smb.conf" >/dev/null 2>"$DIR/log/testparm.err" \
     || { cat "$DIR/log/testparm.err" >&2; exit 1; }
 
-id "$SMBUSER" >/dev/null 2>&1 || useradd -M -N -s /usr/sbin/nologin "$SMBUSER"
-printf '%s\n%s\n' "$SMBPASS" "$SMBPASS" \
-    | smbpasswd -c "$DIR/smb.conf" -s -a "$SMBUSER" >"$DIR/log/smbpasswd.out" 2>&1 \
-    || { cat "$DIR/log/smbpasswd.out" >&2; exit 1; }
-smbpasswd -c "$DIR/smb.conf" -e "$SMBUSER" >/dev/null
+# USER, and USER2 with the same password: smbtorture's second user (torture:user2name).
+for u in "$SMBUSER" "${SMBUSER}2"; do
+    id "$u" >/dev/null 2>&1 || useradd -M -N -s /usr/sbin/nologin "$u"
+    printf '%s\n%s\n' "$SMBPASS" "$SMBPASS" \
+        | smbpasswd -c "$DIR/smb.conf" -s -a "$u" >"$DIR/log/smbpasswd.out" 2>&1 \
+        || { cat "$DIR/log/smbpasswd.out" >&2; exit 1; }
+    smbpasswd -c "$DIR/smb.conf" -e "$u" >/dev/null
+done
 
 # Foreground smbd in its own session so the caller's signals and terminal do not reach it.
 setsid "$SMBD" --foreground --no-process-group -s "$DIR/smb.conf" \

@@ -11,6 +11,8 @@
 #   --server samba   start Samba smbd the same way (test/peers/smbd.sh) [-B: PEERS.md setting B]
 #   -H HOST -P PORT  an already running server                      [--server external]
 #   -S SHARE -U USER -W PASS   share and credentials (default share, smbtest, Passw0rd.Test)
+#   -2               the external server has USER2 with USER's password (smbtorture's second
+#                    user); the servers started here always have it
 # Modes:
 #   --compare        also run the same subtests against Samba smbd (started here) and print
 #                    both pass counts side by side, plus the subtests only one server passes
@@ -43,7 +45,7 @@ set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
 SERVER="" HOST=127.0.0.1 PORT="" SHARE=share USERN=smbtest PASSW=Passw0rd.Test
-KNOWN="" TLIM=300 RESUMES=2 DEADLINE=2700 TARGET="" XARGS="" OUT="" TSV="" COMPARE=0 KEEP=0 SETB=0 RECORD="" RETRY=1
+USER2=0 KNOWN="" TLIM=300 RESUMES=2 DEADLINE=2700 TARGET="" XARGS="" OUT="" TSV="" COMPARE=0 KEEP=0 SETB=0 RECORD="" RETRY=1
 SUITES=()
 usage() { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -54,6 +56,7 @@ while [ $# -gt 0 ]; do
         -S) SHARE=$2; shift;;
         -U) USERN=$2; shift;;
         -W) PASSW=$2; shift;;
+        -2) USER2=1;;
         -k) KNOWN=$2; shift;;
         -t) TLIM=$2; shift;;
         --resumes) RESUMES=$2; shift;;
@@ -155,6 +158,7 @@ run_suite() {
     : > "$res"
     local total; total=$(wc -l < "$sel")
     local args=(-s "$conf" "//$host/$SHARE" -p "$port" -U "$USERN%$PASSW" --format=subunit --fullname)
+    args+=("${USER2ARGS[@]}")
     [ -n "$TARGET" ] && args+=(--target="$TARGET")
     # shellcheck disable=SC2206
     [ -n "$XARGS" ] && args+=($XARGS)
@@ -240,6 +244,7 @@ retry_failures() {
     [ -n "$kf" ] || kf=$HERE/known-failures
     local known; known=$(sed 's/#.*//; s/[[:space:]]//g; /^$/d' "$kf" 2>/dev/null)
     local args=(-s "$conf" "//$host/$SHARE" -p "$port" -U "$USERN%$PASSW" --format=subunit --fullname)
+    args+=("${USER2ARGS[@]}")
     [ -n "$TARGET" ] && args+=(--target="$TARGET")
     local f=$OUT/$label/all.results tmp=$OUT/$label/all.results.retry
     cp "$f" "$tmp"
@@ -257,6 +262,12 @@ retry_failures() {
     table "$label" > "$OUT/$label/table.tsv"
 }
 FLAKY=""
+# smbtorture's second user (smb2.session.bind_different_user), which the peer scripts create
+# as USER2 with USER's password; against an external server only with -2.
+USER2ARGS=()
+if [ "$SERVER" != external ] || [ "$USER2" = 1 ]; then
+    USER2ARGS=("--option=torture:user2name=${USERN}2" "--option=torture:user2password=$PASSW")
+fi
 
 # --- the server under test
 LABEL=$SERVER
