@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -180,12 +181,12 @@ func (c *conn) readLoop() {
 
 // Decrypting off the reader: a message of at least minDecryptAhead bytes
 // sealed in a TRANSFORM_HEADER, with at most maxDecryptAhead such messages
-// between the reader and their turn. Below that size the hand-over costs
-// more than the decryption (GCM opens ~4 GB/s per core here).
-const (
-	minDecryptAhead = 128 << 10
-	maxDecryptAhead = 4
-)
+// (one per core, at least 4, at most 16) between the reader and their turn.
+// Below that size the hand-over costs more than the decryption (GCM opens
+// ~4 GB/s per core here).
+const minDecryptAhead = 128 << 10
+
+var maxDecryptAhead = int32(min(max(runtime.GOMAXPROCS(0), 4), 16))
 
 // decryptAhead hands a large encrypted message to a goroutine that
 // decrypts it, waits for the message before it to be past its ordered step
