@@ -348,13 +348,10 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	if len(body) < 16 {
 		return 0, fmt.Errorf("%w: short READ response", ErrProtocol)
 	}
-	if slot != nil {
+	if slot != nil && le.Uint32(body[4:]) == 0 {
 		// MS-SMB2 3.3.5.12: DataLength 0, DataRemaining the bytes written
-		// into the buffer
+		// into the buffer (data returned inline instead is taken below)
 		n := uint64(le.Uint32(body[8:]))
-		if le.Uint32(body[4:]) != 0 {
-			return 0, errRDMAResponse
-		}
 		if n > uint64(len(p)) {
 			return 0, fmt.Errorf("%w: READ by RDMA of %d bytes into %d", ErrProtocol, n, len(p))
 		}

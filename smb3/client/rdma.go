@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 
@@ -233,5 +232,3 @@ func (s *Session) rdmaSlotFor(c *conn, n int) (*rdmaSlot, error) {
 	}
 	return c.rdma.get(n)
 }
-
-var errRDMAResponse = errors.New("smb3/client: READ by RDMA answered with inline data")
