@@ -210,6 +210,43 @@ func TestDecryptAheadOrder(t *testing.T) {
 	}
 }
 
+// TestDecryptAheadBudget: with a memory budget that holds about one large
+// message, pipelined large encrypted WRITEs are decrypted inline once the
+// budget is taken (decryptAhead gives way) instead of waiting on it, and all
+// complete in order with the file intact: no deadlock between messages
+// holding budget ahead and the step before them.
+func TestDecryptAheadBudget(t *testing.T) {
+	st := newServerTester(t, func(c *serverConfig) {
+		c.EncryptData = true
+		c.Ciphers = []uint16{crypt.CipherAES128GCM}
+		c.MaxConnMemory = 300 << 10
+	})
+	c := st.loginEncrypted(t, crypt.CipherAES128GCM)
+	f, s := c.create("budget.bin", accessRW, fileOverwriteIf, optNonDirectory)
+	if s != wire.StatusSuccess {
+		t.Fatalf("create: %v", s)
+	}
+	const n = 12
+	var want []byte
+	for i := range n {
+		data := pattern(i+40, decryptAheadSize)
+		want = append(want, data...)
+		c.send(c.writeRequest(f, uint64(i*decryptAheadSize), data))
+	}
+	c.send(c.readRequest(f, 0, 64<<10)) // a READ adds its length to the budget
+	for range n + 1 {
+		if h := c.recv(); wire.Status(h.Status()) != wire.StatusSuccess {
+			t.Fatalf("%v: %v", h.Command(), wire.Status(h.Status()))
+		}
+	}
+	if s := c.close(f); s != wire.StatusSuccess {
+		t.Fatalf("close: %v", s)
+	}
+	if got, _ := os.ReadFile(filepath.Join(st.root, "budget.bin")); !bytes.Equal(got, want) {
+		t.Fatalf("budget.bin holds %d bytes, want %d", len(got), len(want))
+	}
+}
+
 // TestPooledReadBuffers: READ responses that are not spliced (encrypted
 // here, so every one goes through user space) are built in pooled buffers
 // (io.go growRead); pipelined READs of different ranges, two rounds so the
