@@ -21,7 +21,7 @@ var testTransport = tcp.TransportNetpoll
 // netpoller, or over the comma-separated list in SMB3D_TEST_TRANSPORT
 // ("uring", "netpoll"). Where io_uring is unavailable the uring pass is
 // skipped with the reason, unless SMB3D_TEST_TRANSPORT asks for it. Fuzzing
-// and -list run once.
+// and -list run once (over the netpoller by default).
 func TestMain(m *testing.M) {
 	flag.Parse()
 	names := []string{tcp.TransportURing, tcp.TransportNetpoll}
@@ -31,6 +31,11 @@ func TestMain(m *testing.M) {
 	}
 	for _, f := range []string{"test.fuzz", "test.fuzzworker", "test.list"} {
 		if fl := flag.Lookup(f); fl != nil && fl.Value.String() != "" && fl.Value.String() != "false" {
+			// Fuzzing targets the codec and handlers: once, over the
+			// cheaper netpoller unless asked otherwise.
+			if asked == "" {
+				names = []string{tcp.TransportNetpoll}
+			}
 			names = names[:1]
 			break
 		}
