@@ -61,7 +61,7 @@ for t in $TRANSPORTS; do
   PORT[$s]=$(freeport)
   mkdir -p "$OUT/$s/share"
   mountpoint -q "$OUT/$s/share" || mount -t tmpfs -o "size=$TMPFS,mode=1777" tmpfs "$OUT/$s/share"
-  PID[$s]=$("$ROOT/test/peers/smb3d.sh" --bin "$BIN" --log-level warn --global "tcp transport = $t" \
+  PID[$s]=$("$ROOT/test/peers/smb3d.sh" --bin "$BIN" --log-level info --global "tcp transport = $t" \
     ${SMB3D_GLOBAL:+--global "$SMB3D_GLOBAL"} start "$OUT/$s" "${PORT[$s]}" "$USERN" "$PASSW" | tail -1)
   if [ "$t" = uring ] && grep -q "io_uring unavailable" "$OUT/$s/log/smb3d.log"; then
     echo "getput.sh: io_uring unavailable here, smb3d-uring runs over the netpoller" >&2
@@ -95,7 +95,8 @@ one() { # server op run
   t0=$(ticks "${PID[$s]}"); read -r b0 a0 < <(busy); s0=$(date +%s.%N)
   ct=$( { TIMEFORMAT='%U %S'; time smbclient -s "$OUT/$s/client.conf" //127.0.0.1/share -p "${PORT[$s]}" \
         -U "$USERN%$PASSW" -m "$PROTO" -c "$cmd" >/dev/null 2>>"$OUT/smbclient.err"; } 2>&1 ) \
-    || { echo "getput.sh: smbclient $op against $s failed: $(tail -1 "$OUT/smbclient.err")" >&2; exit 1; }
+    || { echo "getput.sh: smbclient $op against $s failed: $(tail -1 "$OUT/smbclient.err")" >&2
+         [ -f "$OUT/$s/log/smb3d.log" ] && tail -5 "$OUT/$s/log/smb3d.log" >&2; exit 1; }
   s1=$(date +%s.%N); read -r b1 a1 < <(busy)
   sleep 0.3 # smbd reaps the connection's child, so its CPU is counted
   t1=$(ticks "${PID[$s]}")
