@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""bench-rdma-summary.py OUTDIR: medians of OUTDIR/raw.csv (smb3bench rows written in the guest by
+"""bench-rdma-summary.py OUTDIR [MORE_OUTDIRS...]: medians of OUTDIR/raw.csv (smb3bench rows written in the guest by
 bench-rdma.sh, labelled "server|transport|run|workload") per workload, channel count, server and
 transport; prints the table with the smb3d/ksmbd ratio per transport and the RDMA/TCP ratio per
-server, and writes OUTDIR/runs.csv (the rows with the label split) and OUTDIR/summary.csv."""
+server, and writes OUTDIR/runs.csv (the rows with the label split), OUTDIR/summary.csv and
+OUTDIR/ratios.dat (for bench-rdma.gp)."""
 import csv
 import statistics
 import sys
@@ -10,10 +11,11 @@ from collections import defaultdict
 
 out = sys.argv[1]
 rows = []
-for r in csv.DictReader(open(f"{out}/raw.csv")):
-    srv, tr, run, wl = r["label"].split("|")
-    r.update(server=srv, transport=tr, run=run, workload=wl)
-    rows.append(r)
+for d in sys.argv[1:]:  # more directories: their rows are added (e.g. a 1- and a 4-channel run)
+    for r in csv.DictReader(open(f"{d}/raw.csv")):
+        srv, tr, run, wl = r["label"].split("|")
+        r.update(server=srv, transport=tr, run=run, workload=wl)
+        rows.append(r)
 
 with open(f"{out}/runs.csv", "w", newline="") as f:
     w = csv.writer(f)
@@ -71,6 +73,22 @@ for wl, ch in order:
 
 with open(f"{out}/summary.csv", "w", newline="") as f:
     csv.writer(f).writerows(summary)
+
+# ratios.dat for bench-rdma.gp: one row per workload, one column per transport and channel count
+chans = sorted({ch for _, ch in order})
+wls = []
+for wl, _ in order:
+    if wl not in wls:
+        wls.append(wl)
+with open(f"{out}/ratios.dat", "w") as f:
+    f.write("workload " + " ".join(f"{t}_{c}ch" for c in chans for t in ("SMB-Direct", "TCP")) + "\n")
+    for wl in wls:
+        cols = []
+        for c in chans:
+            for t in ("rdma", "tcp"):
+                a, b = med((wl, c, "smb3d", t), metric(wl)), med((wl, c, "ksmbd", t), metric(wl))
+                cols.append(f"{a / b:.3f}" if a and b else "NaN")
+        f.write(wl + " " + " ".join(cols) + "\n")
 widths = [max(len(r[i]) for r in lines) for i in range(len(hdr))]
 for r in lines:
     print("  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))

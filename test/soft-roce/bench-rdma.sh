@@ -15,7 +15,8 @@
 # on tmpfs in the guest, signing and encryption off.
 #
 # Prints and writes to OUTDIR (default <repo>/.cache/bench-rdma/<UTC time>): runs.csv (every
-# smb3bench run), summary.txt/summary.csv (medians, smb3d/ksmbd and RDMA/TCP ratios),
+# smb3bench run), summary.txt/summary.csv (medians, smb3d/ksmbd and RDMA/TCP ratios), bench.png
+# (the smb3d/ksmbd ratios; gnuplot),
 # machine.txt (host, guest, load). The host's outside CPU load during the VM (busy CPU not
 # used by qemu) is measured and reported. TCG makes the absolute figures a small fraction of
 # real hardware's and noisy: compare the ratios.
@@ -186,5 +187,9 @@ echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >> "$OUT/machine.txt"
 [ -f "$OUT/guest.txt" ] && cat "$OUT/guest.txt" >> "$OUT/machine.txt"
 [ -s "$OUT/raw.csv" ] || { log "no results (vm.sh exit status $rc)"; exit 1; }
 python3 "$HERE/bench-rdma-summary.py" "$OUT" | tee "$OUT/summary.txt"
+if command -v gnuplot >/dev/null && [ -s "$OUT/ratios.dat" ]; then
+  gnuplot -e "out='$OUT/bench.png'; dat='$OUT/ratios.dat'; ncol=$(head -1 "$OUT/ratios.dat" | wc -w); ttl='$(grep '^host:' "$OUT/machine.txt" | cut -c7-60), $(grep '^load at start' "$OUT/machine.txt")'" \
+    "$HERE/bench-rdma.gp" && echo "plot: $OUT/bench.png"
+fi
 log "exit status $rc; results in $OUT"
 exit $rc
