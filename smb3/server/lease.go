@@ -205,6 +205,18 @@ func leaseSession(l *lease) *session {
 	return fallback
 }
 
+// leaseHolders returns the sessions of the connected opens that carry l.
+// Caller holds the node table lock.
+func leaseHolders(l *lease) map[*session]bool {
+	m := map[*session]bool{}
+	for _, x := range l.node.opens {
+		if x.lease == l && !x.disconnected() {
+			m[x.sess] = true
+		}
+	}
+	return m
+}
+
 // leaseBreakNotification builds MS-SMB2 2.2.23.2.
 func leaseBreakNotification(l *lease, cur, to uint32, ack bool) []byte {
 	b := wire.AppendResponseHeader(make([]byte, 0, 108), &wire.ResponseHeader{

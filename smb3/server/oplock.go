@@ -220,26 +220,53 @@ func (s *Server) startBreaks(bs []breakNeeded) (sends []func(), waits []<-chan s
 func (s *Server) leaseBreakSender(l *lease, cur, to uint32, ack bool) func() {
 	msg := leaseBreakNotification(l, cur, to, ack)
 	sess := leaseSession(l)
+	var b *breakState
+	var seq int
 	if ack {
-		b := l.brk
+		b = l.brk
 		b.seq++
-		seq := b.seq
+		seq = b.seq
 		timeout := s.breakTimeout()
 		time.AfterFunc(timeout, func() { s.leaseBreakTimedOut(l, b, seq) })
 	}
-	return func() { s.sendLeaseBreak(l.id.client, sess, msg) }
+	// A break is sent again on another connection only while it still
+	// matters: the lease has a connected open and, when it needs an
+	// acknowledgment, this break is still the one awaited (a connection
+	// that closed took its opens, and the break, with it: a resend would
+	// reach another connection of the client with a stale break).
+	still := func() bool {
+		s.nodes.mu.Lock()
+		defer s.nodes.mu.Unlock()
+		if b != nil && (l.brk != b || b.seq != seq) {
+			return false
+		}
+		return len(leaseHolders(l)) > 0
+	}
+	return func() { s.sendLeaseBreak(l.id.client, sess, msg, still) }
 }
 
 func (s *Server) oplockBreakSender(o *open, level uint8, ack bool) func() {
 	msg := oplockBreakNotification(o, level)
 	sess := o.sess
+	var b *breakState
+	var seq int
 	if ack {
-		b := o.obrk
+		b = o.obrk
 		b.seq++
-		seq := b.seq
+		seq = b.seq
 		time.AfterFunc(s.breakTimeout(), func() { s.oplockBreakTimedOut(o, b, seq) })
 	}
-	return func() { s.sendBreak(sess, msg) }
+	// Sent again on another channel only while the open is there and
+	// this break is still the one awaited (see leaseBreakSender).
+	still := func() bool {
+		s.nodes.mu.Lock()
+		defer s.nodes.mu.Unlock()
+		if b != nil && (o.obrk != b || b.seq != seq) {
+			return false
+		}
+		return s.opens.get(o.id) == o
+	}
+	return func() { s.sendBreak(sess, msg, still) }
 }
 
 func (s *Server) breakTimeout() time.Duration {

@@ -31,7 +31,7 @@ type breakTarget struct {
 
 // sendBreak sends a break notification to a session, trying its channels
 // in turn.
-func (s *Server) sendBreak(sess *session, msg []byte) {
+func (s *Server) sendBreak(sess *session, msg []byte, still func() bool) {
 	if sess == nil {
 		return
 	}
@@ -47,14 +47,15 @@ func (s *Server) sendBreak(sess *session, msg []byte) {
 	for _, c := range sess.breakChannels(fid, hasFid) {
 		ts = append(ts, breakTarget{c, sess})
 	}
-	s.deliverBreak(ts, msg)
+	s.deliverBreak(ts, msg, still)
 }
 
 // sendLeaseBreak sends a lease break to the client that owns the lease:
-// on the oldest connection of that ClientGuid first (Windows does so:
+// on the oldest connection of that ClientGuid first (Windows does so, even
+// for a lease whose opens are all on a younger connection:
 // smb2.lease.v2_complex1), then on the others, then on the channels of
-// sess.
-func (s *Server) sendLeaseBreak(client [16]byte, sess *session, msg []byte) {
+// sess. still tells whether a resend is still worth it (deliverBreak).
+func (s *Server) sendLeaseBreak(client [16]byte, sess *session, msg []byte, still func() bool) {
 	s.mu.Lock()
 	sessions := make([]*session, 0, len(s.sessions))
 	for _, x := range s.sessions {
@@ -83,15 +84,16 @@ func (s *Server) sendLeaseBreak(client [16]byte, sess *session, msg []byte) {
 			ts = append(ts, breakTarget{c, sess})
 		}
 	}
-	s.deliverBreak(ts, msg)
+	s.deliverBreak(ts, msg, still)
 }
 
 // deliverBreak sends msg on the first target that takes it. When the
 // transport reports delivery and another target remains, a watcher resends
 // on the next target if the peer has not taken the bytes within
 // breakDeliveryTimeout (a channel that died without the server noticing
-// yet: multichannel break retry).
-func (s *Server) deliverBreak(ts []breakTarget, msg []byte) {
+// yet: multichannel break retry), as long as still (nil: always) reports
+// that the break still matters.
+func (s *Server) deliverBreak(ts []breakTarget, msg []byte, still func() bool) {
 	seen := map[*conn]bool{}
 	for i, t := range ts {
 		if seen[t.c] {
@@ -117,21 +119,26 @@ func (s *Server) deliverBreak(ts []breakTarget, msg []byte) {
 			timeout = 3 * time.Second
 		}
 		go func() {
+			var n int
+			var err error
 			for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 				if forced {
 					continue
 				}
-				if n, err := dc.Unacked(); err == nil && n == 0 {
+				if n, err = dc.Unacked(); err == nil && n == 0 {
 					return
 				}
 			}
-			s.log.Warn("break notification not acknowledged by the transport, trying another channel", "session", t.sess.id)
+			if still != nil && !still() {
+				return
+			}
+			s.log.Warn("break notification not acknowledged by the transport, trying another channel", "session", t.sess.id, "unacked", n, "err", err)
 			if forced {
 				// Later breaks try this channel last; a session whose
 				// channels all failed is gone (channels.go).
 				t.sess.breakFailed(t.c)
 			}
-			s.deliverBreak(rest, msg)
+			s.deliverBreak(rest, msg, still)
 		}()
 		return
 	}

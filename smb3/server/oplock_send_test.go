@@ -56,7 +56,7 @@ func TestDeliverBreakRetries(t *testing.T) {
 	stuck := &fakeChannel{unacked: 100}
 	good := &fakeChannel{}
 	ts := []breakTarget{{&conn{t: broken}, sess}, {&conn{t: stuck}, sess}, {&conn{t: good}, sess}}
-	s.deliverBreak(ts, []byte("break"))
+	s.deliverBreak(ts, []byte("break"), nil)
 	if stuck.count() != 1 {
 		t.Fatalf("the first working channel got %d notifications, want 1", stuck.count())
 	}
@@ -70,9 +70,42 @@ func TestDeliverBreakRetries(t *testing.T) {
 	// A channel that takes the bytes ends the delivery.
 	acked := &fakeChannel{}
 	other := &fakeChannel{}
-	s.deliverBreak([]breakTarget{{&conn{t: acked}, sess}, {&conn{t: other}, sess}}, []byte("break"))
+	s.deliverBreak([]breakTarget{{&conn{t: acked}, sess}, {&conn{t: other}, sess}}, []byte("break"), nil)
 	time.Sleep(150 * time.Millisecond)
 	if acked.count() != 1 || other.count() != 0 {
 		t.Fatalf("sent %d and %d times, want once on the first channel", acked.count(), other.count())
+	}
+}
+
+// TestDeliverBreakStale: a break whose first channel cannot confirm
+// delivery (here: stuck; in smb2.lease.v2_rename a connection that closed
+// and took the lease's opens with it) is not resent once it no longer
+// matters, so no other connection of the client gets a stale break.
+func TestDeliverBreakStale(t *testing.T) {
+	defer func(d time.Duration) { breakDeliveryTimeout = d }(breakDeliveryTimeout)
+	breakDeliveryTimeout = 50 * time.Millisecond
+	s := &Server{log: slog.New(slog.DiscardHandler)}
+	sess := &session{}
+	stuck := &fakeChannel{unacked: 100}
+	other := &fakeChannel{}
+	var mu sync.Mutex
+	matters := false
+	still := func() bool { mu.Lock(); defer mu.Unlock(); return matters }
+	s.deliverBreak([]breakTarget{{&conn{t: stuck}, sess}, {&conn{t: other}, sess}}, []byte("break"), still)
+	time.Sleep(200 * time.Millisecond)
+	if stuck.count() != 1 || other.count() != 0 {
+		t.Fatalf("sent %d and %d times, want once on the first channel only", stuck.count(), other.count())
+	}
+	mu.Lock()
+	matters = true
+	mu.Unlock()
+	stuck2 := &fakeChannel{unacked: 100}
+	s.deliverBreak([]breakTarget{{&conn{t: stuck2}, sess}, {&conn{t: other}, sess}}, []byte("break"), still)
+	deadline := time.Now().Add(5 * time.Second)
+	for other.count() == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if other.count() != 1 {
+		t.Fatal("a break that still matters was not resent")
 	}
 }
