@@ -676,7 +676,10 @@ func (c *conn) decrypt(msg []byte) ([]byte, *session, error) {
 	if sess == nil || sess.decrypter() == nil {
 		return nil, nil, connErr("transform-unknown-session", fmt.Errorf("session %#x", id))
 	}
-	pt, err := crypt.OpenInPlace(sess.decrypter(), msg)
+	// The transport's message buffer is ours to its capacity
+	// (transport.Conn.ReadMessage), so GCM decrypts where the ciphertext
+	// lies, without moving it down next to the tag first.
+	pt, err := crypt.OpenInPlaceTail(sess.decrypter(), msg)
 	if err != nil {
 		return nil, nil, connErr("decrypt-failed", err)
 	}
