@@ -352,17 +352,21 @@ func (c *conn) begin() bool {
 // handoff passes the reading role on when a request goes async.
 func (c *conn) receive(msg []byte, handoff func()) (handedOff bool, err error) {
 	if wire.IsSMB1(msg) {
-		return false, c.negotiateSMB1(msg)
+		err := c.negotiateSMB1(msg)
+		c.release(msg)
+		return false, err
 	}
 	pt := msg
 	var encSess *session
 	if len(msg) >= 4 && string(msg[:4]) == "\xfdSMB" {
 		p, sess, err := c.decrypt(msg)
 		if err != nil {
+			c.release(msg)
 			return false, err
 		}
 		pt, encSess = p, sess
 	} else if len(msg) >= 4 && string(msg[:4]) == "\xfcSMB" {
+		c.release(msg)
 		return false, connErr("compression-unsupported", nil)
 	}
 	return c.process(msg, pt, encSess, 0, handoff)
@@ -374,11 +378,18 @@ func (c *conn) receive(msg []byte, handoff func()) (handedOff bool, err error) {
 // starts it on its own goroutine. prepaid bytes of the connection's memory
 // budget are already held for msg (decryptAhead); process releases them.
 // handoff passes the ordered role on when a request of the chain goes
-// async (the reader, or decryptAhead's next message, goes on).
+// async (the reader, or decryptAhead's next message, goes on). process owns
+// msg: it hands it back to the transport on every path, the error paths
+// included (a pooled, node-bound buffer would otherwise stay mapped), or
+// passes it to the goroutine of a lone READ/WRITE, which does.
 func (c *conn) process(msg, pt []byte, encSess *session, prepaid int64, handoff func()) (handedOff bool, err error) {
+	owned := true
 	defer func() {
 		if err != nil && prepaid > 0 {
 			c.releaseMem(prepaid)
+		}
+		if owned {
+			c.release(msg)
 		}
 	}()
 	if err := wire.Header(pt).Validate(); err != nil {
@@ -437,7 +448,6 @@ func (c *conn) process(msg, pt []byte, encSess *session, prepaid int64, handoff 
 		}
 		handedOff, err := c.runChain(reqs, handoff)
 		c.inflight.Done()
-		c.release(msg)
 		c.releaseMem(prepaid)
 		prepaid = 0
 		return handedOff, err
@@ -479,6 +489,7 @@ func (c *conn) process(msg, pt []byte, encSess *session, prepaid int64, handoff 
 		}
 		return false, net.ErrClosed
 	}
+	owned = false // the I/O goroutine releases msg
 	go func() {
 		defer func() {
 			if o != nil {
