@@ -92,6 +92,17 @@ with open(f"{out}/ratios.dat", "w") as f:
 widths = [max(len(r[i]) for r in lines) for i in range(len(hdr))]
 for r in lines:
     print("  ".join(c.rjust(w) if i > 1 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+import os
+for d in sys.argv[1:]:
+    lim = []
+    if os.path.exists(f"{d}/ceiling.csv"):
+        for name, bw in csv.reader(open(f"{d}/ceiling.csv")):
+            lim.append(f"{name} {float(bw):.0f} MB/s (perftest, 1 MiB)")
+    if os.path.exists(f"{d}/tcp.csv"):
+        for r in csv.DictReader(open(f"{d}/tcp.csv")):
+            lim.append(f"TCP loopback {float(r['MBps']):.0f} MB/s (smb3bench -op tcp)")
+    if lim:
+        print("ceilings in the guest: " + ", ".join(lim))
 failed = [r for r in rows if int(r["errors"]) != 0]
 if failed:
     print(f"{len(failed)} runs with errors left out")

@@ -8,6 +8,8 @@
 #   randread-4K                4 KiB READs at random aligned offsets for RANDSECS s, depth 16
 #   create-F, stat-F           CREATE+CLOSE / CREATE+QUERY_INFO+CLOSE compounds on F files, depth 8
 #   list-F                     listings of that F-file directory for 1 s
+# and, as ceilings in the same guest, perftest's ib_write_bw/ib_read_bw with 1 MiB messages over
+# rxe0 and raw TCP between two goroutines of smb3bench (smb3bench -op tcp),
 # for each channel count in -c (extra channels bind to the same address), RUNS runs each,
 # the order of the servers alternating between runs. Over SMB-Direct, READ/WRITE data above
 # 4 KiB goes by RDMA (the server RDMA-writes/reads smb3bench's registered buffers).
@@ -139,7 +141,20 @@ for run in $(seq "$RUNS"); do
     rm -rf /tmp/s3/bench.r* /tmp/ks/bench.r*
   done
 done
-echo "smb3d: $(grep -c . "$OUT_DIR/raw.csv") result rows"
+# ceilings in the same guest: rxe's own RDMA write/read bandwidth (perftest, 1 MiB messages)
+# and TCP between two goroutines of smb3bench over loopback
+for t in write read; do
+  timeout 120 ib_${t}_bw -d "$RXE_DEV" -s 1048576 -n 200 -F > /tmp/pt-srv.log 2>&1 &
+  pt=$!
+  sleep 2
+  timeout 120 ib_${t}_bw -d "$RXE_DEV" -s 1048576 -n 200 -F "$RXE_IP" > /tmp/pt-cli.log 2>&1
+  wait $pt   # not a bare wait: smb3d runs in the background too
+  bw=$(awk '$1 == 1048576 { print $4 }' /tmp/pt-cli.log)
+  echo "perftest ib_${t}_bw 1 MiB: ${bw:-failed} MB/s"
+  [ -n "$bw" ] && echo "rdma-$t,$bw" >> "$OUT_DIR/ceiling.csv"
+done
+timeout 120 $B/smb3bench -op tcp -bs 1M -size 512M -channels 1 -progress 0 -csv "$OUT_DIR/tcp.csv" -label tcp
+echo "$(grep -c . "$OUT_DIR/raw.csv") result rows"
 kill -TERM $SMB3D; wait $SMB3D
 grep -E 'smb-direct totals' /tmp/smb3d.log | tail -1
 ksmbd.control -s >/dev/null 2>&1; sleep 1; rmmod ksmbd 2>/dev/null
