@@ -2,10 +2,13 @@ package main
 
 import (
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"smb3d/smb3/auth"
 )
 
 // A keytab MIT ktutil wrote: cifs/server.example.com@EXAMPLE.COM kvno 300, aes256.
@@ -54,4 +57,73 @@ func TestKerberosOptions(t *testing.T) {
 	if _, err := kerberosConfig(cfg); err == nil {
 		t.Error("missing keytab accepted")
 	}
+}
+
+// TestUserKerberosOnly: `smb3d user add --kerberos-only` stores a user without an NT hash, list
+// marks it, passwd gives it one; --kerberos-only with a password or another action is refused.
+func TestUserKerberosOnly(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "users")
+	if err := userCmd([]string{"add", "--file", f, "--kerberos-only", "carol"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := userCmd([]string{"add", "--file", f, "--password", "x", "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(f)
+	if !strings.Contains(string(b), "\ncarol:*\n") {
+		t.Errorf("users file:\n%s", b)
+	}
+	u, err := auth.LoadUsers(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := u.Lookup("carol"); ok || !u.KerberosOnly("carol") || u.KerberosOnly("alice") {
+		t.Error("carol should exist without an NT hash, alice with one")
+	}
+	out := captureStdout(t, func() error { return userCmd([]string{"list", "--file", f}) })
+	if out != "alice\ncarol (kerberos only)\n" {
+		t.Errorf("list: %q", out)
+	}
+	for _, args := range [][]string{
+		{"add", "--file", f, "--kerberos-only", "--password", "x", "dave"},
+		{"passwd", "--file", f, "--kerberos-only", "alice"},
+		{"del", "--file", f, "--kerberos-only", "alice"},
+	} {
+		if err := userCmd(args); err == nil || !strings.Contains(err.Error(), "--kerberos-only goes with add") {
+			t.Errorf("%q: %v", args, err)
+		}
+	}
+	if err := userCmd([]string{"passwd", "--file", f, "--password", "N3w", "carol"}); err != nil {
+		t.Fatal(err)
+	}
+	u, _ = auth.LoadUsers(f)
+	if h, ok := u.Lookup("carol"); !ok || h != auth.NTHash("N3w") || u.KerberosOnly("carol") {
+		t.Error("passwd did not give carol an NT hash")
+	}
+	if err := userCmd([]string{"add", "--file", f, "--kerberos-only", "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if u, _ = auth.LoadUsers(f); !u.KerberosOnly("alice") {
+		t.Error("add --kerberos-only did not drop alice's NT hash")
+	}
+}
+
+// captureStdout returns what f writes to os.Stdout.
+func captureStdout(t *testing.T, f func() error) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = w
+	ferr := f()
+	os.Stdout = old
+	w.Close()
+	b, _ := io.ReadAll(r)
+	r.Close()
+	if ferr != nil {
+		t.Fatal(ferr)
+	}
+	return string(b)
 }

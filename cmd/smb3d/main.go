@@ -2,7 +2,7 @@
 //
 //	smb3d -c /etc/smb3d/smb3d.conf        serve the configured shares
 //	smb3d demo [-dir DIR] [-listen ADDR]  serve a local folder on loopback with a generated user
-//	smb3d user add|passwd|del|list --file USERS [--password P] NAME
+//	smb3d user add|passwd|del|list --file USERS [--password P | --kerberos-only] NAME
 //	smb3d check -c CONF                    validate a configuration file
 package main
 
@@ -70,6 +70,7 @@ func usage() {
   smb3d [serve] -c CONF [-listen ADDR]   serve the shares of CONF
   smb3d demo [-dir DIR] [-listen ADDR]   share DIR/share on loopback with a generated user
   smb3d user add|passwd --file USERS [--password P] NAME
+  smb3d user add --file USERS --kerberos-only NAME   (no NT hash: Kerberos logons only)
   smb3d user del --file USERS NAME
   smb3d user list --file USERS
   smb3d check -c CONF                    validate CONF and exit
@@ -362,6 +363,7 @@ func userCmd(args []string) error {
 	fs := flag.NewFlagSet("user "+action, flag.ContinueOnError)
 	file := fs.String("file", "/etc/smb3d/users", "users file")
 	pass := fs.String("password", "", "password (read from standard input when absent)")
+	krbOnly := fs.Bool("kerberos-only", false, "add: a user without an NT hash, who logs on only with Kerberos (no password asked)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -375,7 +377,11 @@ func userCmd(args []string) error {
 	switch action {
 	case "list":
 		for _, n := range users.Names() {
-			fmt.Println(n)
+			if users.KerberosOnly(n) {
+				fmt.Println(n, "(kerberos only)")
+			} else {
+				fmt.Println(n)
+			}
 		}
 		return nil
 	case "add", "passwd", "del":
@@ -389,17 +395,24 @@ func userCmd(args []string) error {
 	if name == "" || strings.ContainsAny(name, ":\n\r") {
 		return fmt.Errorf("user %s: invalid user name %q", action, name)
 	}
+	if *krbOnly && (action != "add" || *pass != "") {
+		return fmt.Errorf("user %s: --kerberos-only goes with add and no password", action)
+	}
 	switch action {
 	case "del":
 		if !users.Delete(name) {
 			return fmt.Errorf("user del: no user %q", name)
 		}
 	case "passwd":
-		if _, ok := users.Lookup(name); !ok {
+		if !users.Exists(name) {
 			return fmt.Errorf("user passwd: no user %q", name)
 		}
 		fallthrough
 	case "add":
+		if *krbOnly {
+			users.SetKerberosOnly(name)
+			break
+		}
 		p := *pass
 		if p == "" {
 			fmt.Fprintf(os.Stderr, "password for %s: ", name)

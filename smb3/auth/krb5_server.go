@@ -51,9 +51,10 @@ const DefaultClockSkew = 5 * time.Minute
 //
 // A client principal maps to a user of the UserStore by its name without the realm:
 // "alice@EXAMPLE.COM" is user "alice" when EXAMPLE.COM is the accepted realm (Realm, or when
-// Realm is empty the realm of the service principal the ticket was issued for). Principals of
-// other realms, with more than one component ("alice/admin"), or not in the UserStore are
-// refused, or mapped to guest when Config.AllowGuest is set.
+// Realm is empty the realm of the service principal the ticket was issued for), with or
+// without an NT hash (a Kerberos-only user of a KerberosOnlyStore). Principals of other realms,
+// with more than one component ("alice/admin"), or not in the UserStore are refused, or mapped
+// to guest when Config.AllowGuest is set.
 type Kerberos struct {
 	Keytab    KeytabSource
 	Realm     string        // accepted client realm; "" means the service principal's realm
@@ -358,6 +359,7 @@ func (s *krbServer) mapClient(etp *encTicketPart, serviceRealm string) error {
 	if strings.EqualFold(etp.crealm, realm) && len(etp.cname.parts) == 1 {
 		if s.cfg.Users != nil {
 			_, known = s.cfg.Users.Lookup(etp.cname.parts[0])
+			known = known || kerberosOnly(s.cfg.Users, etp.cname.parts[0])
 		}
 	}
 	if known {

@@ -497,3 +497,37 @@ func TestHeimdalAPReq(t *testing.T) {
 		t.Errorf("replay: %v", err)
 	}
 }
+
+// TestKerberosOnlyUser: a user of the store without an NT hash logs on with Kerberos, and NTLM
+// refuses that user (even where unknown users would be mapped to guest).
+func TestKerberosOnlyUser(t *testing.T) {
+	cfg := testKrbConfig(testKeytab())
+	cfg.Users.(*Users).SetKerberosOnly("carol")
+	c := krbExchange(t, cfg, testKrb{cname: principal(nameTypePrin, "carol")})
+	if c.User() != "carol" || c.IsGuest() || len(c.SessionKey()) != 32 {
+		t.Errorf("user %q guest %v key %x", c.User(), c.IsGuest(), c.SessionKey())
+	}
+	for _, guest := range []bool{false, true} {
+		cfg := testKrbConfig(testKeytab())
+		cfg.Users.(*Users).SetKerberosOnly("carol")
+		cfg.AllowGuest = guest
+		for _, pw := range []string{"", "secret"} {
+			_, _, err := run(t, cfg, &testClient{user: "carol", domain: "WORKGROUP", password: pw, flags: sambaFlags, spnego: true, mic: true, mechListMIC: true})
+			var e *Error
+			if !errors.As(err, &e) || e.Reason != "ntlm-kerberos-only-user" || !errors.Is(err, ErrLogonFailure) {
+				t.Errorf("NTLM as carol (guest %v, password %q): %v", guest, pw, err)
+			}
+		}
+	}
+	// Through a store that cannot hold Kerberos-only users nothing changes: carol is unknown.
+	cfg = testKrbConfig(testKeytab())
+	cfg.Users = plainStore{cfg.Users}
+	if _, _, err := NewContext(cfg).Step(testKrb{cname: principal(nameTypePrin, "carol")}.spnego()); !errors.Is(err, ErrLogonFailure) {
+		t.Errorf("carol through a plain store: %v", err)
+	}
+}
+
+// plainStore hides the KerberosOnlyStore methods of a store.
+type plainStore struct{ s UserStore }
+
+func (p plainStore) Lookup(name string) ([16]byte, bool) { return p.s.Lookup(name) }

@@ -153,6 +153,10 @@ func (s *ntlmServer) handleAuthenticate(in []byte) error {
 	ok := false
 	if s.cfg.Users != nil {
 		ntHash, ok = s.cfg.Users.Lookup(s.res.user)
+		if !ok && kerberosOnly(s.cfg.Users, s.res.user) {
+			// The user exists but has no NT hash: refused, not mapped to guest.
+			return logonFailure("ntlm-kerberos-only-user")
+		}
 	}
 	emptyLM := len(lm) == 0 || (len(lm) == 1 && lm[0] == 0)
 	switch {

@@ -12,21 +12,42 @@ import (
 	"sync"
 )
 
-// UserStore looks up a user's NT hash. Names are case-insensitive.
+// UserStore looks up a user's NT hash. Names are case-insensitive. Lookup reports ok only for
+// users who have an NT hash, that is who may log on with NTLM.
 type UserStore interface {
 	Lookup(user string) (ntHash [16]byte, ok bool)
 }
 
+// KerberosOnlyStore is a UserStore that also holds users without an NT hash: in a domain, users
+// whose password only the KDC knows. They log on with Kerberos; NTLM refuses them (not even as
+// guest). Users implements it.
+type KerberosOnlyStore interface {
+	UserStore
+	// KerberosOnly reports that user exists and has no NT hash.
+	KerberosOnly(user string) bool
+}
+
+// kerberosOnly reports a Kerberos-only user of s (false when s cannot hold such users).
+func kerberosOnly(s UserStore, user string) bool {
+	k, ok := s.(KerberosOnlyStore)
+	return ok && k.KerberosOnly(user)
+}
+
+// kerberosOnlyMark is the users file's NT hash field of a Kerberos-only user.
+const kerberosOnlyMark = "*"
+
 // Users is an in-memory UserStore, safe for concurrent use. It loads and saves a text file of
-// lines "name:32-hex-nt-hash"; '#' starts a comment line and blank lines are ignored.
+// lines "name:32-hex-nt-hash", or "name:*" for a user without an NT hash (Kerberos only); '#'
+// starts a comment line and blank lines are ignored.
 type Users struct {
 	mu    sync.RWMutex
 	users map[string]userEntry // key: foldName(name)
 }
 
 type userEntry struct {
-	name   string // as last set
-	ntHash [16]byte
+	name    string // as last set
+	ntHash  [16]byte
+	krbOnly bool // no NT hash: ntHash is unused
 }
 
 // foldName is the map key of a user name: names compare case-insensitively, like Windows account
@@ -70,22 +91,26 @@ func LoadUsers(path string) (*Users, error) {
 		name, hexHash, ok := strings.Cut(text, ":")
 		name, hexHash = strings.TrimSpace(name), strings.TrimSpace(hexHash)
 		if !ok {
-			return nil, fmt.Errorf("%s:%d: want name:nt-hash", path, line)
+			return nil, fmt.Errorf("%s:%d: want name:nt-hash or name:%s", path, line, kerberosOnlyMark)
 		}
 		if err := checkName(name); err != nil {
 			return nil, fmt.Errorf("%s:%d: %v", path, line, err)
 		}
-		var h [16]byte
-		if len(hexHash) != 32 {
-			return nil, fmt.Errorf("%s:%d: NT hash must be 32 hex digits, have %d characters", path, line, len(hexHash))
-		}
-		if _, err := hex.Decode(h[:], []byte(hexHash)); err != nil {
-			return nil, fmt.Errorf("%s:%d: NT hash: %v", path, line, err)
+		e := userEntry{name: name}
+		switch {
+		case hexHash == kerberosOnlyMark:
+			e.krbOnly = true
+		case len(hexHash) != 32:
+			return nil, fmt.Errorf("%s:%d: NT hash must be 32 hex digits (or %s for a Kerberos-only user), have %d characters", path, line, kerberosOnlyMark, len(hexHash))
+		default:
+			if _, err := hex.Decode(e.ntHash[:], []byte(hexHash)); err != nil {
+				return nil, fmt.Errorf("%s:%d: NT hash: %v", path, line, err)
+			}
 		}
 		if _, dup := u.users[foldName(name)]; dup {
 			return nil, fmt.Errorf("%s:%d: duplicate user %q", path, line, name)
 		}
-		u.users[foldName(name)] = userEntry{name: name, ntHash: h}
+		u.users[foldName(name)] = e
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
@@ -101,6 +126,30 @@ func (u *Users) Set(name string, ntHash [16]byte) {
 	u.users[foldName(name)] = userEntry{name: name, ntHash: ntHash}
 }
 
+// SetKerberosOnly adds or replaces a user without an NT hash: one who logs on only with
+// Kerberos. Set gives the user an NT hash again.
+func (u *Users) SetKerberosOnly(name string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.users[foldName(name)] = userEntry{name: name, krbOnly: true}
+}
+
+// KerberosOnly reports that the user exists without an NT hash.
+func (u *Users) KerberosOnly(name string) bool {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	e, ok := u.users[foldName(name)]
+	return ok && e.krbOnly
+}
+
+// Exists reports that the user exists, with or without an NT hash.
+func (u *Users) Exists(name string) bool {
+	u.mu.RLock()
+	defer u.mu.RUnlock()
+	_, ok := u.users[foldName(name)]
+	return ok
+}
+
 // Delete removes a user and reports whether it existed.
 func (u *Users) Delete(name string) bool {
 	u.mu.Lock()
@@ -111,12 +160,16 @@ func (u *Users) Delete(name string) bool {
 	return ok
 }
 
-// Lookup returns the NT hash of a user; names are case-insensitive.
+// Lookup returns the NT hash of a user; names are case-insensitive. A Kerberos-only user has
+// none: ok is false.
 func (u *Users) Lookup(name string) ([16]byte, bool) {
 	u.mu.RLock()
 	defer u.mu.RUnlock()
 	e, ok := u.users[foldName(name)]
-	return e.ntHash, ok
+	if !ok || e.krbOnly {
+		return [16]byte{}, false
+	}
+	return e.ntHash, true
 }
 
 // Names returns the user names, sorted.
@@ -135,7 +188,7 @@ func (u *Users) Names() []string {
 // renamed over path) with mode 0600.
 func (u *Users) Save(path string) (err error) {
 	var b bytes.Buffer
-	b.WriteString("# smb3d users: name:NT-hash (MD4 of the UTF-16LE password)\n")
+	b.WriteString("# smb3d users: name:NT-hash (MD4 of the UTF-16LE password), or name:* (Kerberos only)\n")
 	u.mu.RLock()
 	entries := make([]userEntry, 0, len(u.users))
 	for _, e := range u.users {
@@ -147,7 +200,11 @@ func (u *Users) Save(path string) (err error) {
 		if err := checkName(e.name); err != nil {
 			return fmt.Errorf("save %s: %v", path, err)
 		}
-		fmt.Fprintf(&b, "%s:%x\n", e.name, e.ntHash)
+		if e.krbOnly {
+			fmt.Fprintf(&b, "%s:%s\n", e.name, kerberosOnlyMark)
+		} else {
+			fmt.Fprintf(&b, "%s:%x\n", e.name, e.ntHash)
+		}
 	}
 
 	dir := filepath.Dir(path)

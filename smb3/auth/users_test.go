@@ -138,3 +138,49 @@ func TestUsersConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestUsersKerberosOnly: a user without an NT hash ("name:*") exists for Kerberos but has no
+// NT hash to look up; the file round-trips and Set gives the user an NT hash again.
+func TestUsersKerberosOnly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "users")
+	os.WriteFile(path, []byte("alice:a4f49c406510bdcab6824ee7c30fd852\ncarol : * \n"), 0o600)
+	u, err := LoadUsers(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := u.Lookup("CAROL"); ok {
+		t.Error("a Kerberos-only user has an NT hash")
+	}
+	if !u.KerberosOnly("Carol") || !u.Exists("carol") || u.KerberosOnly("alice") || u.KerberosOnly("dave") || u.Exists("dave") {
+		t.Errorf("KerberosOnly carol %v alice %v dave %v", u.KerberosOnly("Carol"), u.KerberosOnly("alice"), u.KerberosOnly("dave"))
+	}
+	if got := u.Names(); len(got) != 2 || got[1] != "carol" {
+		t.Errorf("names %q", got)
+	}
+	u.SetKerberosOnly("alice")
+	if _, ok := u.Lookup("alice"); ok || !u.KerberosOnly("alice") {
+		t.Error("SetKerberosOnly kept alice's NT hash")
+	}
+	if err := u.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	if !strings.Contains(string(b), "\nalice:*\ncarol:*\n") {
+		t.Errorf("saved:\n%s", b)
+	}
+	u2, err := LoadUsers(path)
+	if err != nil || !u2.KerberosOnly("alice") || !u2.KerberosOnly("carol") {
+		t.Fatalf("reloaded: %v", err)
+	}
+	u2.Set("carol", NTHash("pw"))
+	if h, ok := u2.Lookup("carol"); !ok || h != NTHash("pw") || u2.KerberosOnly("carol") {
+		t.Error("Set did not give carol an NT hash")
+	}
+	for _, bad := range []string{"carol:**\n", "carol:\n", "carol:*x\n"} {
+		os.WriteFile(path, []byte(bad), 0o600)
+		if _, err := LoadUsers(path); err == nil || !strings.Contains(err.Error(), ":1: NT hash") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}

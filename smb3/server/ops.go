@@ -351,6 +351,17 @@ func (u *swapUsers) Lookup(name string) ([16]byte, bool) {
 	return (*p).Lookup(name)
 }
 
+// KerberosOnly forwards to the store behind u (auth.KerberosOnlyStore), so
+// users without an NT hash can log on with Kerberos.
+func (u *swapUsers) KerberosOnly(name string) bool {
+	p := u.p.Load()
+	if p == nil {
+		return false
+	}
+	k, ok := (*p).(auth.KerberosOnlyStore)
+	return ok && k.KerberosOnly(name)
+}
+
 // Shutdown stops accepting connections, waits until the requests in flight
 // are answered (or ctx ends), then closes everything.
 func (s *Server) Shutdown(wait time.Duration) {

@@ -11,7 +11,8 @@
 # SESSION_SETUP response is checked by the client) and encrypted (AES-128-GCM and AES-256-GCM,
 # the latter keyed from the full aes256 subkey), SMB 3.0 and 2.1 signed; `smb3d check` lists the
 # keytab's principals; refusals: a principal with no smb3d user, a ticket for a key version the
-# keytab lacks, a ticket whose key is wrong (same kvno), a captured AP-REQ sent again (replay
+# keytab lacks, a ticket whose key is wrong (same kvno), NTLM for a Kerberos-only user (who logs
+# on with Kerberos), a captured AP-REQ sent again (replay
 # cache) and one sent after its ticket expired (both with test/kerberos/replay, as Heimdal's
 # smbclient sends neither); a key rotation in the keytab file is picked up without a restart.
 # Everything stays on 127.0.0.1 in a temp dir; nothing of the system's Kerberos configuration
@@ -94,6 +95,7 @@ kdb5_util create -s -r "$REALM" -P master.pw >"$T/kdb.log" 2>&1 || { cat "$T/kdb
 kadm() { kadmin.local -r "$REALM" -q "$*" >>"$T/kadmin.log" 2>&1 || { tail -5 "$T/kadmin.log"; die "kadmin.local $*"; }; }
 kadm addprinc -pw Alice.Krb.1 alice
 kadm addprinc -pw Bob.Krb.1 bob
+kadm addprinc -pw Carol.Krb.1 carol
 kadm addprinc -randkey cifs/$HOST
 # A second service name of the server whose tickets last 5 s (the KDC caps a ticket at the
 # service's max life), for the expired-ticket check; the client's TGT stays long-lived, as
@@ -103,6 +105,7 @@ kadm addprinc -randkey -maxlife 5s cifs/$SHORT
 kadm ktadd -k "$T/smb3d.keytab" cifs/$HOST cifs/$SHORT
 kadm ktadd -k "$T/alice.keytab" -norandkey alice
 kadm ktadd -k "$T/bob.keytab" -norandkey bob
+kadm ktadd -k "$T/carol.keytab" -norandkey carol
 
 krb5kdc -n -r "$REALM" >"$T/krb5kdc.out" 2>&1 &
 KDCPID=$!
@@ -194,6 +197,22 @@ refused() { # refused WHAT REASON: smbclient fails with LOGON_FAILURE and smb3d 
 kdestroy
 kinit -kt "$T/bob.keytab" bob >>"$T/kinit.log" 2>&1 || die "kinit bob"
 refused "bob@$REALM, a principal with no smb3d user" krb5-unknown-user
+
+# carol: a Kerberos-only user (no NT hash in smb3d's users file), added while smb3d runs.
+reloads=$(grep -c "configuration reloaded" "$LOG")
+"$BIN" user add --file "$T/srv/users" --kerberos-only carol || die "smb3d user add --kerberos-only carol"
+grep -qx "carol:\*" "$T/srv/users" || bad "users file has no carol:* line"
+kill -HUP "$(cat "$T/srv/smb3d.pid")"
+for _ in $(seq 1 50); do [ "$(grep -c "configuration reloaded" "$LOG")" -gt "$reloads" ] && break; sleep 0.1; done
+kdestroy; kinit -kt "$T/carol.keytab" carol >>"$T/kinit.log" 2>&1 || die "kinit carol"
+if putget kcarol -m SMB3 --client-protection=sign && grep -q 'session established.*user=carol' "$LOG"; then
+    ok "carol, a Kerberos-only user (users file carol:*, added by smb3d user add --kerberos-only and a reload): Kerberos put/get"
+else bad "Kerberos-only user carol over Kerberos"; fi
+before=$(grep -c ntlm-kerberos-only-user "$LOG")
+out=$(timeout 60 smbclient -s "$T/srv/client.conf" //127.0.0.1/share -p "$PORT" -U carol%Carol.Krb.1 -m SMB3 -c ls 2>&1)
+if grep -q NT_STATUS_LOGON_FAILURE <<<"$out" && [ "$(grep -c ntlm-kerberos-only-user "$LOG")" -gt "$before" ]; then
+    ok "carol over NTLM: refused (LOGON_FAILURE, smb3d: ntlm-kerberos-only-user)"
+else bad "carol over NTLM: $(tail -2 <<<"$out")"; fi
 
 # A new key for cifs/$HOST (kvno 3) that the server's keytab does not have yet.
 kadm cpw -randkey cifs/$HOST
