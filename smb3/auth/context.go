@@ -63,6 +63,7 @@ type result struct {
 	user, domain, workstation string
 	sessionKey                []byte // nil for guest and anonymous
 	guest, anonymous          bool
+	sids                      [][]byte // from a Kerberos ticket's PAC
 }
 
 // mechanism is one GSS-API mechanism SPNEGO can negotiate (RFC 4178 3).
@@ -359,6 +360,21 @@ func (c *Context) SessionKey() []byte {
 		return nil
 	}
 	return bytes.Clone(c.r().sessionKey)
+}
+
+// SIDs returns the security identifiers (MS-DTYP 2.4.2.2 binary form) the KDC asserted for the
+// user in the Kerberos ticket's PAC: the user's SID, its primary group, its groups, extra SIDs
+// and resource groups (MS-PAC 2.5). Nil for NTLM, guest and anonymous sessions, for a ticket
+// without a PAC or a PAC without KERB_VALIDATION_INFO, and before done.
+func (c *Context) SIDs() [][]byte {
+	if c.state != ctxDone {
+		return nil
+	}
+	var out [][]byte
+	for _, s := range c.r().sids {
+		out = append(out, bytes.Clone(s))
+	}
+	return out
 }
 
 // IsGuest reports that the client was mapped to the guest account. Valid after done.

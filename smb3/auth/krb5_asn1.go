@@ -88,7 +88,7 @@ type apReq struct {
 }
 
 // encTicketPart is the decrypted part of a Ticket (RFC 4120 5.3). Fields the acceptor does not
-// use (transited, caddr, authorization-data) are skipped.
+// use (transited, caddr) are skipped.
 type encTicketPart struct {
 	flags     uint32
 	key       krbKey
@@ -97,6 +97,7 @@ type encTicketPart struct {
 	authtime  time.Time
 	starttime time.Time // authtime when absent
 	endtime   time.Time
+	authData  []byte // the AuthorizationData SEQUENCE (field 10), nil when absent
 }
 
 // authenticator is a decrypted Authenticator (RFC 4120 5.5.1).
@@ -371,6 +372,8 @@ func parseEncTicketPart(b []byte) (*encTicketPart, error) {
 			hasStart = true
 		case 7:
 			e.endtime, err = timeField(v, "encticketpart-endtime")
+		case 10:
+			e.authData = v
 		}
 		seen |= 1 << n
 		return err

@@ -37,7 +37,8 @@ type testKrb struct {
 	apOptions  uint32
 	gssFlags   uint32 // GSS checksum flags; 0 means mutual|integ|conf
 	noCksum    bool
-	authEtype  int32 // 0: the session key's
+	authEtype  int32  // 0: the session key's
+	authData   []byte // the ticket's AuthorizationData SEQUENCE; nil: none
 	gssOID     []byte
 }
 
@@ -112,7 +113,15 @@ func (k testKrb) encTicketPart() []byte {
 		ctx(5, derTime(k.start)),
 		ctx(6, derTime(k.start)),
 		ctx(7, derTime(k.end)),
+		k.authDataField(),
 	))
+}
+
+func (k testKrb) authDataField() []byte {
+	if k.authData == nil {
+		return nil
+	}
+	return ctx(10, k.authData)
 }
 
 func (k testKrb) authenticatorBytes() []byte {

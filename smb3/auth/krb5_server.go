@@ -199,7 +199,7 @@ func (s *krbServer) accept(in []byte) ([]byte, error) {
 	if kt == nil {
 		return nil, logonFailure("krb5-no-keytab")
 	}
-	etp, err := decryptTicket(kt, tkt)
+	etp, serviceKey, err := decryptTicket(kt, tkt)
 	if err != nil {
 		return nil, err
 	}
@@ -262,6 +262,20 @@ func (s *krbServer) accept(in []byte) ([]byte, error) {
 		return nil, logonFailure("krb5-replay") // KRB_AP_ERR_REPEAT
 	}
 
+	// The PAC, when the KDC put one in the ticket: a PAC that fails verification refuses the
+	// logon; a ticket without one (a KDC that issues none) gives the session no domain SIDs.
+	pac, err := findPAC(etp.authData)
+	if err != nil {
+		return nil, err
+	}
+	if pac != nil {
+		info, err := verifyPAC(pac, serviceKey, etp)
+		if err != nil {
+			return nil, err
+		}
+		s.res.sids = info.sids
+	}
+
 	s.key = etp.key
 	if auth.subkey.value != nil {
 		s.key = krbKey{etype: auth.subkey.etype, value: bytes.Clone(auth.subkey.value)}
@@ -290,10 +304,12 @@ func (s *krbServer) accept(in []byte) ([]byte, error) {
 }
 
 // decryptTicket finds the service key for the ticket in the keytab (same principal, realm and
-// enctype; the ticket's key version when it names one) and decrypts the ticket with it.
-func decryptTicket(kt *Keytab, tkt *ticket) (*encTicketPart, error) {
+// enctype; the ticket's key version when it names one) and decrypts the ticket with it. It
+// returns the ticket's decrypted part and the key that decrypted it.
+func decryptTicket(kt *Keytab, tkt *ticket) (*encTicketPart, krbKey, error) {
+	var none krbKey
 	if etypeKeyLen(tkt.enc.etype) == 0 {
-		return nil, logonFailure("krb5-ticket-etype-unsupported")
+		return nil, none, logonFailure("krb5-ticket-etype-unsupported")
 	}
 	var candidates []*KeytabEntry
 	samePrincipal := false
@@ -315,21 +331,22 @@ func decryptTicket(kt *Keytab, tkt *ticket) (*encTicketPart, error) {
 	}
 	if len(candidates) == 0 {
 		if !samePrincipal {
-			return nil, logonFailure("krb5-principal-not-in-keytab") // KRB_AP_ERR_NOT_US
+			return nil, none, logonFailure("krb5-principal-not-in-keytab") // KRB_AP_ERR_NOT_US
 		}
-		return nil, logonFailure("krb5-no-key-for-kvno-etype") // KRB_AP_ERR_BADKEYVER
+		return nil, none, logonFailure("krb5-no-key-for-kvno-etype") // KRB_AP_ERR_BADKEYVER
 	}
 	for _, e := range candidates {
 		plain, err := e.Key.decrypt(usageTicket, tkt.enc.cipher)
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, invalid("krb5-ticket-encpart-truncated")
+			return nil, none, invalid("krb5-ticket-encpart-truncated")
 		}
 		if err != nil {
 			continue
 		}
-		return parseEncTicketPart(plain)
+		etp, err := parseEncTicketPart(plain)
+		return etp, e.Key, err
 	}
-	return nil, logonFailure("krb5-ticket-decrypt") // KRB_AP_ERR_BAD_INTEGRITY: the wrong key
+	return nil, none, logonFailure("krb5-ticket-decrypt") // KRB_AP_ERR_BAD_INTEGRITY: the wrong key
 }
 
 // principalEqualFold compares names component by component, ignoring case: Windows SPNs (and
@@ -369,6 +386,7 @@ func (s *krbServer) mapClient(etp *encTicketPart, serviceRealm string) error {
 	if s.cfg.AllowGuest {
 		s.res.guest = true
 		s.res.sessionKey = nil
+		s.res.sids = nil
 		return nil
 	}
 	if !strings.EqualFold(etp.crealm, realm) {
