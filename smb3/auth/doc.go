@@ -16,15 +16,18 @@
 //     (NTOWFv2, key derivation); ntlm_sign.go: NTLM signatures (MS-NLMP 3.4.4) for mechListMIC.
 //   - md4.go: MD4 (RFC 1320) for NT hashes.
 //   - krb5_server.go: the Kerberos acceptor (AP-REQ checks, AP-REP, client mapping, replay cache,
-//     RFC 4121 MIC tokens); krb5_asn1.go: Ticket, Authenticator, AP-REQ/AP-REP over der.go;
+//     RFC 4121 MIC tokens); krb5_pac.go: the ticket's PAC (MS-PAC: server signature, client
+//     info, KERB_VALIDATION_INFO's SIDs over a small NDR reader); krb5_asn1.go: Ticket,
+//     Authenticator, AP-REQ/AP-REP over der.go;
 //     krb5_crypto.go: RFC 3961 simplified profile with AES (RFC 3962): n-fold, DK, CTS,
 //     string-to-key; keytab.go: the keytab file format and a reloading KeytabFile.
-//   - users.go: UserStore and the file-backed Users.
+//   - users.go: UserStore, KerberosOnlyStore and the file-backed Users.
 //   - errors.go: ErrLogonFailure, ErrInvalidToken, ErrUnsupportedMech and *Error with a reason token.
 //
 // Tests include the MS-NLMP 4.2.4 NTLMv2 vectors, RFC 1320 MD4 vectors, RFC 3961 n-fold and
 // RFC 3962 string-to-key and CTS vectors, a keytab written by MIT ktutil, an AP-REQ a real
-// client (Samba over Heimdal) sent, a test-only KDC and Kerberos initiator (krb5_client_test.go),
+// client (Samba over Heimdal) sent with its MIT ticket's PAC, a PAC encoded by Samba's NDR
+// (test/kerberos/gen-pac.py), a test-only KDC and Kerberos initiator (krb5_client_test.go),
 // a test-only NTLM client shaped like Samba's and Windows' (client_test.go) driving full
 // exchanges, golden SPNEGO bytes, truncation of every message, and fuzz targets seeded from real
 // exchanges.

@@ -391,6 +391,7 @@ func applyCreateSecurity(f fileHandle, buf []byte) wire.Status {
 // Users (S-1-5-32-545), and, when the session's user name is also a local
 // account, that account's Unix SIDs (S-1-22-1-uid, S-1-22-2-gid; Samba's
 // "Unix User" and "Unix Group" domains), so ACEs can tell users apart.
+// A Kerberos session adds the domain SIDs of its ticket's PAC (withSIDs).
 // Files whose descriptor no client has set are not
 // restricted here (the share's rules apply). A stored DACL is evaluated in
 // order: an ACCESS_ALLOWED ACE grants the bits no earlier ACE denied, an
@@ -452,6 +453,22 @@ func userToken(name string) [][]byte {
 		}
 	}
 	return tok
+}
+
+// withSIDs returns tok plus the SIDs a Kerberos ticket's PAC asserted for
+// the user (auth.Context.SIDs: its domain user SID and groups), so DACLs
+// naming domain users and groups apply. tok is not modified.
+func withSIDs(tok [][]byte, sids [][]byte) [][]byte {
+	if len(sids) == 0 {
+		return tok
+	}
+	out := append([][]byte(nil), tok...)
+	for _, sid := range sids {
+		if !hasSID(out, sid) {
+			out = append(out, sid)
+		}
+	}
+	return out
 }
 
 // grantedBy returns the access the DACL of sd grants to the server-wide

@@ -277,7 +277,7 @@ func handleSessionSetup(r *request, st *chainState, out []byte) ([]byte, wire.St
 	sess.guest, sess.anon = ctx.IsGuest(), ctx.IsAnonymous()
 	sess.token = tokenSIDs
 	if !sess.guest && !sess.anon {
-		sess.token = userToken(sess.user)
+		sess.token = withSIDs(userToken(sess.user), ctx.SIDs())
 	}
 	var flags uint16
 	if sess.guest {
