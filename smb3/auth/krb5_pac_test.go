@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -41,12 +42,34 @@ func sidStrings(sids [][]byte) []string {
 // MIT KDC ticket, see TestHeimdalAPReq), the PAC inside and the key that decrypted it.
 func mitTicket(t testing.TB) (*encTicketPart, []byte, krbKey, *Keytab) {
 	t.Helper()
-	b, err := os.ReadFile("testdata/heimdal-apreq.txt")
+	c := readCapture(t, "testdata/heimdal-apreq.txt")
+	return c.etp, c.pac, c.key, c.kt
+}
+
+// capture is a token and keytab saved by test/kerberos/run.sh (KRB5_CAPTURE's format: a
+// comment, the time, the SPNEGO token and the keytab, as lines), with its ticket decrypted.
+type capture struct {
+	token []byte
+	req   *apReq
+	plain []byte // the decrypted EncTicketPart
+	etp   *encTicketPart
+	pac   []byte // nil when the ticket has none
+	key   krbKey
+	kt    *Keytab
+}
+
+func readCapture(t testing.TB, path string) *capture {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	init, _, err := parseNegotiationToken(unhex(t, lines[2]))
+	if len(lines) != 4 {
+		t.Fatalf("%s: %d lines", path, len(lines))
+	}
+	c := &capture{token: unhex(t, lines[2])}
+	init, _, err := parseNegotiationToken(c.token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,23 +77,67 @@ func mitTicket(t testing.TB) (*encTicketPart, []byte, krbKey, *Keytab) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	req, err := parseAPReq(body)
+	if c.req, err = parseAPReq(body); err != nil {
+		t.Fatal(err)
+	}
+	if c.kt, err = ParseKeytab(unhex(t, lines[3])); err != nil {
+		t.Fatal(err)
+	}
+	if c.etp, c.key, err = decryptTicket(c.kt, &c.req.ticket); err != nil {
+		t.Fatal(err)
+	}
+	if c.plain, err = c.key.decrypt(usageTicket, c.req.ticket.enc.cipher); err != nil {
+		t.Fatal(err)
+	}
+	if c.pac, err = findPAC(c.etp.authData); err != nil || c.pac == nil {
+		t.Fatalf("PAC %x: %v", c.pac, err)
+	}
+	return c
+}
+
+// TestLiveKDCTicketPAC runs inside test/kerberos/run.sh (KRB5_LIVE_CAPTURE names a capture of a
+// token Samba's client made with a ticket the test's MIT KDC just issued; skipped elsewhere):
+// the ticket carries a PAC whose server signature and client info verify with smb3d's keytab.
+// It writes PATH.tampered: the same token with one PAC byte changed in the re-encrypted
+// ticket, which run.sh sends to smb3d to see the logon refused for the PAC's signature.
+func TestLiveKDCTicketPAC(t *testing.T) {
+	path := os.Getenv("KRB5_LIVE_CAPTURE")
+	if path == "" {
+		t.Skip("KRB5_LIVE_CAPTURE is set by test/kerberos/run.sh")
+	}
+	c := readCapture(t, path)
+	if _, err := verifyPAC(c.pac, c.key, c.etp); err != nil {
+		t.Fatalf("the KDC's PAC does not verify: %v", err)
+	}
+	bufs, err := parsePAC(c.pac)
 	if err != nil {
 		t.Fatal(err)
 	}
-	kt, err := ParseKeytab(unhex(t, lines[3]))
+	var client *pacBuffer
+	for i := range bufs {
+		if bufs[i].typ == pacTypeClientInfo {
+			client = &bufs[i]
+		}
+	}
+	i := bytes.Index(c.plain, c.pac)
+	if client == nil || i < 0 {
+		t.Fatal("no client info, or the PAC is not verbatim in the ticket")
+	}
+	plain := bytes.Clone(c.plain)
+	plain[i+client.off] ^= 1 // ClientId's low byte: the authtime changes by 1e-7 s
+	cipher, err := c.key.encrypt(usageTicket, plain, constReader(0x5a))
 	if err != nil {
 		t.Fatal(err)
 	}
-	etp, key, err := decryptTicket(kt, &req.ticket)
-	if err != nil {
+	old := c.req.ticket.enc.cipher
+	if len(cipher) != len(old) || bytes.Count(c.token, old) != 1 {
+		t.Fatal("cannot splice the ticket")
+	}
+	tampered := bytes.Replace(c.token, old, cipher, 1)
+	if err := os.WriteFile(path+".tampered", []byte(hex.EncodeToString(tampered)+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pac, err := findPAC(etp.authData)
-	if err != nil || pac == nil {
-		t.Fatalf("PAC %x: %v", pac, err)
-	}
-	return etp, pac, key, kt
+	t.Logf("PAC of %d bytes, buffers %d, verified; tampered token written", len(c.pac), len(bufs))
 }
 
 func pacReason(err error) string {

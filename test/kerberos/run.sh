@@ -11,7 +11,8 @@
 # SESSION_SETUP response is checked by the client) and encrypted (AES-128-GCM and AES-256-GCM,
 # the latter keyed from the full aes256 subkey), SMB 3.0 and 2.1 signed; `smb3d check` lists the
 # keytab's principals; refusals: a principal with no smb3d user, a ticket for a key version the
-# keytab lacks, a ticket whose key is wrong (same kvno), NTLM for a Kerberos-only user (who logs
+# keytab lacks, a ticket whose key is wrong (same kvno), a ticket whose PAC was changed (the
+# KDC's PAC is checked to be there and to verify), NTLM for a Kerberos-only user (who logs
 # on with Kerberos), a captured AP-REQ sent again (replay
 # cache) and one sent after its ticket expired (both with test/kerberos/replay, as Heimdal's
 # smbclient sends neither); a key rotation in the keytab file is picked up without a restart.
@@ -36,7 +37,8 @@ if [ ! -x "$BIN" ]; then (cd "$ROOT" && go build -o bin/smb3d ./cmd/smb3d) || ex
 
 T=$(mktemp -d /tmp/smb3d-krb.XXXXXX)
 chmod 755 "$T"
-(cd "$ROOT" && go build -o "$T/replay" ./test/kerberos/replay) || { rm -rf "$T"; echo "FAIL  build test/kerberos/replay"; exit 1; }
+(cd "$ROOT" && go build -o "$T/replay" ./test/kerberos/replay && go test -c -o "$T/auth.test" ./smb3/auth) ||
+    { rm -rf "$T"; echo "FAIL  build test/kerberos/replay or smb3/auth's tests"; exit 1; }
 freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 KDCPORT=$(freeport) PORT=$(freeport)
 REALM=SMB3D.TEST HOST=server.smb3d.test
@@ -168,6 +170,22 @@ out=$("$T/replay" -n 2 "127.0.0.1:$PORT" "$tok_replay" 2>&1)
 if [ "$out" = "$(printf 'STATUS_SUCCESS\nSTATUS_LOGON_FAILURE')" ] && [ "$(grep -c krb5-replay "$LOG")" -gt "$before" ]; then
     ok "a captured AP-REQ: accepted once, then refused when sent again (LOGON_FAILURE, smb3d: krb5-replay)"
 else bad "replayed AP-REQ: $(echo $out)"; fi
+
+# The PAC: a token for cifs/$HOST (capture format, as KRB5_CAPTURE), checked by smb3/auth's
+# TestLiveKDCTicketPAC: the KDC's ticket carries a PAC whose server signature verifies with
+# smb3d's keytab; the test also writes the token with one PAC byte changed (ticket re-encrypted
+# with the service key), which smb3d must refuse for the PAC's signature.
+{ echo "# live capture"; date -u +%s
+  /usr/bin/python3 "$HERE/gensec-token.py" "$T/srv/client.conf" "$T/ccache" "$HOST" 2>>"$T/gensec.log"
+  xxd -p "$T/smb3d.keytab" | tr -d '\n'; echo; } > "$T/live.txt" || die "gensec token for cifs/$HOST"
+if out=$(KRB5_LIVE_CAPTURE=$T/live.txt "$T/auth.test" -test.run '^TestLiveKDCTicketPAC$' -test.v 2>&1) && grep -q "^--- PASS" <<<"$out"; then
+    ok "the MIT KDC's ticket carries a PAC; its server signature and client info verify ($(grep -o 'PAC of [0-9]* bytes, buffers [0-9]*' <<<"$out"))"
+else bad "PAC of the KDC's ticket: $(tail -5 <<<"$out")"; fi
+before=$(grep -c krb5-pac-server-checksum "$LOG")
+out=$("$T/replay" "127.0.0.1:$PORT" "$(cat "$T/live.txt.tampered" 2>/dev/null)" 2>&1)
+if [ "$out" = STATUS_LOGON_FAILURE ] && [ "$(grep -c krb5-pac-server-checksum "$LOG")" -gt "$before" ]; then
+    ok "a ticket whose PAC was changed: refused (LOGON_FAILURE, smb3d: krb5-pac-server-checksum)"
+else bad "ticket with a changed PAC: $out; smb3d: $(grep logon-failure "$LOG" | tail -1)"; fi
 
 if putget k311s -m SMB3 --client-protection=sign; then ok "Kerberos, SMB 3.1.1 signed: 3 MiB put/get/ls identical"
 else bad "Kerberos, SMB 3.1.1 signed"; fi
