@@ -425,6 +425,12 @@ func FuzzPAC(f *testing.F) {
 	f.Add(samba)
 	bufs, _ := parsePAC(samba)
 	f.Add(bufs[0].data)
+	ad, _ := os.ReadFile("testdata/ad-logon-info.txt")
+	for _, line := range strings.Split(string(ad), "\n") {
+		if _, h, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(line, "#") {
+			f.Add(unhex(f, h))
+		}
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		verifyPAC(b, key, etp)
 		verifyPAC(b, testServiceKey, &encTicketPart{cname: principal(nameTypePrin, "alice"), crealm: testRealm, authtime: sambaPACAuthtime})
@@ -447,4 +453,46 @@ func FuzzPAC(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPACLogonInfoAD: KERB_VALIDATION_INFO buffers Active Directory DCs issued
+// (testdata/ad-logon-info.txt) give the SIDs those DCs asserted.
+func TestPACLogonInfoAD(t *testing.T) {
+	b, err := os.ReadFile("testdata/ad-logon-info.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bufs := map[string][]byte{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, h, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(line, "#") {
+			bufs[name] = unhex(t, h)
+		}
+	}
+	const user = "S-1-5-21-2284869408-3503417140-1141177250-"
+	const res = "S-1-5-21-3062750306-1230139592-1973306805-"
+	const test = "S-1-5-21-3167651404-3865080224-2280184895-"
+	for _, tt := range []struct {
+		name string
+		want []string
+	}{
+		// UserFlags EXTRA_SIDS|RESOURCE_GROUPS: groups 1110, 513, 1109; S-1-18-1; resource
+		// groups 1107, 1108 of the trusting domain.
+		{"trust", []string{user + "1106", user + "513", user + "1110", user + "1109", "S-1-18-1", res + "1107", res + "1108"}},
+		// UserFlags EXTRA_SIDS: groups 513, 1108, 1109, 1115, 1116; extra SIDs 1114, 1111.
+		{"testuser1", []string{test + "1105", test + "513", test + "1108", test + "1109", test + "1115", test + "1116", test + "1114", test + "1111"}},
+	} {
+		sids, err := parseLogonInfo(bufs[tt.name])
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if got := sidStrings(sids); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: SIDs\n%q\nwant\n%q", tt.name, got, tt.want)
+		}
+		for i := range len(bufs[tt.name]) {
+			if _, err := parseLogonInfo(bufs[tt.name][:i]); err == nil {
+				t.Fatalf("%s: prefix of %d bytes accepted", tt.name, i)
+			}
+		}
+	}
 }
