@@ -138,7 +138,36 @@ func TestLiveKDCTicketPAC(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("PAC of %d bytes, buffers %d, verified; tampered token written", len(c.pac), len(bufs))
+
+	// PATH.domain-sids: a token for the same service and client whose ticket carries a PAC with
+	// KERB_VALIDATION_INFO (gen-pac.py's: user 1104, groups 513 and 1105 of
+	// S-1-5-21-3623811015-3361044348-30300820, ...) signed with the service key, as an AD DC
+	// would issue it; MIT's KDC (db2) issues no KERB_VALIDATION_INFO. run.sh logs on with it and
+	// opens a file whose DACL names only group 1105.
+	now := time.Now().UTC()
+	k := testKrb{serviceKey: c.key, kvno: c.req.ticket.enc.kvno, sname: c.req.ticket.sname, realm: c.req.ticket.realm,
+		cname: c.etp.cname, crealm: c.etp.crealm, start: sambaPACAuthtime, end: now.Add(time.Hour), ctime: now,
+		authData: adIfRelevantPAC(signPAC(t, sambaPACUnsigned(t), c.key))}
+	if c.etp.cname.String() != "alice" {
+		t.Fatalf("client %s: gen-pac.py's PAC is alice's", c.etp.cname)
+	}
+	if err := os.WriteFile(path+".domain-sids", []byte(hex.EncodeToString(k.spnego())+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
+
+// adElem is an AuthorizationData element (RFC 4120 5.2.6).
+func adElem(typ int, data []byte) []byte {
+	return der(tagSequence, ctx(0, derInt(int64(typ))), ctx(1, der(tagOctetString, data)))
+}
+
+// adIfRelevantOf is an AuthorizationData of one AD-IF-RELEVANT element holding elems.
+func adIfRelevantOf(elems ...[]byte) []byte {
+	return der(tagSequence, adElem(adIfRelevant, der(tagSequence, elems...)))
+}
+
+// adIfRelevantPAC is the authorization-data of a ticket with pac, where KDCs put it.
+func adIfRelevantPAC(pac []byte) []byte { return adIfRelevantOf(adElem(adWin2kPAC, pac)) }
 
 func pacReason(err error) string {
 	var e *Error
@@ -219,12 +248,18 @@ func TestPACMIT(t *testing.T) {
 // a PAC with LOGON_INFO) signed with key.
 func sambaPAC(t testing.TB, key krbKey) []byte {
 	t.Helper()
+	return signPAC(t, sambaPACUnsigned(t), key)
+}
+
+func sambaPACUnsigned(t testing.TB) []byte {
+	t.Helper()
 	b, err := os.ReadFile("testdata/samba-pac.hex")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return signPAC(t, unhex(t, strings.TrimSpace(string(b))), key)
+	return unhex(t, strings.TrimSpace(string(b)))
 }
+
 
 // signPAC puts the server signature of key into pac (its KDC signature stays as it is).
 func signPAC(t testing.TB, pac []byte, key krbKey) []byte {
@@ -379,12 +414,7 @@ func TestPACMalformed(t *testing.T) {
 // AD-IF-RELEVANT is not a PAC.
 func TestKerberosPAC(t *testing.T) {
 	pac := sambaPAC(t, testServiceKey)
-	adElem := func(typ int, data []byte) []byte {
-		return der(tagSequence, ctx(0, derInt(int64(typ))), ctx(1, der(tagOctetString, data)))
-	}
-	ifRelevant := func(elems ...[]byte) []byte {
-		return der(tagSequence, adElem(adIfRelevant, der(tagSequence, elems...)))
-	}
+	ifRelevant := adIfRelevantOf
 	k := testKrb{start: sambaPACAuthtime, authData: ifRelevant(adElem(adWin2kPAC, pac))}
 	c := krbExchange(t, testKrbConfig(testKeytab()), k)
 	if got := sidStrings(c.SIDs()); !slices.Equal(got, sambaPACSIDs) {

@@ -178,7 +178,8 @@ else bad "replayed AP-REQ: $(echo $out)"; fi
 { echo "# live capture"; date -u +%s
   /usr/bin/python3 "$HERE/gensec-token.py" "$T/srv/client.conf" "$T/ccache" "$HOST" 2>>"$T/gensec.log"
   xxd -p "$T/smb3d.keytab" | tr -d '\n'; echo; } > "$T/live.txt" || die "gensec token for cifs/$HOST"
-if out=$(KRB5_LIVE_CAPTURE=$T/live.txt "$T/auth.test" -test.run '^TestLiveKDCTicketPAC$' -test.v 2>&1) && grep -q "^--- PASS" <<<"$out"; then
+if out=$(cd "$ROOT/smb3/auth" && KRB5_LIVE_CAPTURE=$T/live.txt "$T/auth.test" -test.run '^TestLiveKDCTicketPAC$' -test.v 2>&1) &&
+    grep -q "^--- PASS" <<<"$out"; then
     ok "the MIT KDC's ticket carries a PAC; its server signature and client info verify ($(grep -o 'PAC of [0-9]* bytes, buffers [0-9]*' <<<"$out"))"
 else bad "PAC of the KDC's ticket: $(tail -5 <<<"$out")"; fi
 before=$(grep -c krb5-pac-server-checksum "$LOG")
@@ -186,6 +187,36 @@ out=$("$T/replay" "127.0.0.1:$PORT" "$(cat "$T/live.txt.tampered" 2>/dev/null)" 
 if [ "$out" = STATUS_LOGON_FAILURE ] && [ "$(grep -c krb5-pac-server-checksum "$LOG")" -gt "$before" ]; then
     ok "a ticket whose PAC was changed: refused (LOGON_FAILURE, smb3d: krb5-pac-server-checksum)"
 else bad "ticket with a changed PAC: $out; smb3d: $(grep logon-failure "$LOG" | tail -1)"; fi
+
+# Domain SIDs from the PAC in the session's token: a file whose DACL allows only the domain
+# group S-1-5-21-3623811015-3361044348-30300820-1105 (stored where smb3d keeps descriptors, the
+# user.smb3d.sd xattr). The token TestLiveKDCTicketPAC wrote carries a PAC with that group
+# (KERB_VALIDATION_INFO as an AD DC issues it, signed with the service key): it opens the file;
+# smbclient's own ticket from the MIT KDC (a PAC without KERB_VALIDATION_INFO) is denied.
+DOMGROUP=S-1-5-21-3623811015-3361044348-30300820-1105
+echo "for the domain group" > "$T/srv/share/domain-only.txt"
+/usr/bin/python3 - "$T/srv/share/domain-only.txt" "$DOMGROUP" <<'PY' || bad "setting the descriptor of domain-only.txt"
+import os, struct, sys
+def sid(s):
+    p = s.split("-")
+    subs = [int(x) for x in p[3:]]
+    return bytes([1, len(subs)]) + int(p[2]).to_bytes(6, "big") + b"".join(struct.pack("<I", x) for x in subs)
+path, allowed = sys.argv[1:3]
+st = os.stat(path)
+owner, group = sid("S-1-22-1-%d" % st.st_uid), sid("S-1-22-2-%d" % st.st_gid)
+a = sid(allowed)
+ace = struct.pack("<BBHI", 0, 0, 8 + len(a), 0x001F01FF) + a  # ACCESS_ALLOWED, FILE_ALL_ACCESS
+acl = struct.pack("<BBHHH", 2, 0, 8 + len(ace), 1, 0) + ace
+sd = struct.pack("<BBHIIII", 1, 0, 0x8004, 20, 20 + len(owner), 0, 20 + len(owner) + len(group)) + owner + group + acl
+os.setxattr(path, "user.smb3d.sd", sd)  # MS-DTYP 2.4.6 self-relative, DACL present
+PY
+out=$("$T/replay" -open '\\'"$HOST"'\share/domain-only.txt' "127.0.0.1:$PORT" "$(cat "$T/live.txt.domain-sids" 2>/dev/null)" 2>&1)
+if [ "$out" = "$(printf 'STATUS_SUCCESS\nSTATUS_SUCCESS')" ]; then
+    ok "a ticket whose PAC has domain group ...-1105: logon, and opens a file whose DACL allows only that group"
+else bad "domain-SID ticket opening domain-only.txt: $(echo $out)"; fi
+out=$(smbk -m SMB3 -c "get domain-only.txt $T/domain-only.back")
+if grep -q NT_STATUS_ACCESS_DENIED <<<"$out"; then ok "the MIT ticket's session (no domain SIDs) is denied that file (ACCESS_DENIED)"
+else bad "MIT ticket session reading domain-only.txt: $(tail -2 <<<"$out")"; fi
 
 if putget k311s -m SMB3 --client-protection=sign; then ok "Kerberos, SMB 3.1.1 signed: 3 MiB put/get/ls identical"
 else bad "Kerberos, SMB 3.1.1 signed"; fi

@@ -5,7 +5,12 @@
 // prints the NTSTATUS of each SESSION_SETUP response, one name per line, and exits 0 when every
 // attempt got an answer (whatever its status); the caller judges the statuses.
 //
-// Usage: replay [-n N] ADDR HEX-TOKEN
+// Usage: replay [-n N] [-open SHARE-PATH/FILE] ADDR HEX-TOKEN
+//
+// With -open (e.g. -open '\\server\share/file'), an attempt whose SESSION_SETUP succeeds goes
+// on, unsigned, with TREE_CONNECT to the share and CREATE of the file for FILE_READ_DATA, and
+// prints the CREATE's status on a second line: run.sh checks a DACL that names only a domain
+// group against a session whose ticket's PAC has that group.
 //
 // test/kerberos/run.sh uses it to check that smb3d refuses an expired ticket and a replayed
 // authenticator end to end (issue 12): Heimdal's smbclient never sends either.
@@ -22,6 +27,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf16"
 
 	"smb3d/smb3/wire"
 )
@@ -30,8 +36,9 @@ var le = binary.LittleEndian
 
 func main() {
 	n := flag.Int("n", 1, "attempts, each on a new connection")
+	open := flag.String("open", "", `after a successful logon, open this file for reading: \\server\share/path`)
 	flag.Usage = func() {
-		fmt.Fprintln(os.Stderr, "usage: replay [-n N] ADDR HEX-TOKEN")
+		fmt.Fprintln(os.Stderr, "usage: replay [-n N] [-open SHARE-PATH/FILE] ADDR HEX-TOKEN")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
@@ -44,22 +51,26 @@ func main() {
 		fmt.Fprintln(os.Stderr, "replay: the token must be non-empty hex that fits a SESSION_SETUP")
 		os.Exit(2)
 	}
+	share, file, _ := strings.Cut(*open, "/")
 	for range *n {
-		st, err := attempt(flag.Arg(0), tok)
+		st, err := attempt(flag.Arg(0), tok, share, file)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "replay:", err)
 			os.Exit(1)
 		}
-		fmt.Println(st)
+		for _, s := range st {
+			fmt.Println(s)
+		}
 	}
 }
 
 // attempt runs NEGOTIATE then SESSION_SETUP with tok on a new connection and returns the status
-// of the SESSION_SETUP response.
-func attempt(addr string, tok []byte) (wire.Status, error) {
+// of the SESSION_SETUP response, then, when share is set and the logon succeeded, that of the
+// CREATE of file.
+func attempt(addr string, tok []byte, share, file string) ([]wire.Status, error) {
 	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(20 * time.Second))
@@ -77,10 +88,10 @@ func attempt(addr string, tok []byte) (wire.Status, error) {
 	b = le.AppendUint16(b, uint16(wire.Dialect210))
 	resp, err := roundTrip(c, b)
 	if err != nil {
-		return 0, fmt.Errorf("negotiate: %w", err)
+		return nil, fmt.Errorf("negotiate: %w", err)
 	}
 	if st := wire.Status(wire.Header(resp).Status()); st != wire.StatusSuccess {
-		return 0, fmt.Errorf("negotiate: %v", st)
+		return nil, fmt.Errorf("negotiate: %v", st)
 	}
 
 	// MS-SMB2 2.2.5 SESSION_SETUP request with the token as its security buffer.
@@ -95,13 +106,66 @@ func attempt(addr string, tok []byte) (wire.Status, error) {
 	b = append(b, tok...)
 	resp, err = roundTrip(c, b)
 	if err != nil {
-		return 0, fmt.Errorf("session setup: %w", err)
+		return nil, fmt.Errorf("session setup: %w", err)
 	}
-	return wire.Status(wire.Header(resp).Status()), nil
+	st := wire.Status(wire.Header(resp).Status())
+	if share == "" || st != wire.StatusSuccess {
+		return []wire.Status{st}, nil
+	}
+	sessID := wire.Header(resp).SessionID()
+
+	// MS-SMB2 2.2.9 TREE_CONNECT request.
+	path := utf16le(share)
+	b = header(wire.CmdTreeConnect, 2, sessID)
+	b = le.AppendUint16(b, 9) // StructureSize
+	b = le.AppendUint16(b, 0) // Reserved
+	b = le.AppendUint16(b, wire.HeaderSize+8)
+	b = le.AppendUint16(b, uint16(len(path)))
+	b = append(b, path...)
+	if resp, err = roundTrip(c, b); err != nil {
+		return nil, fmt.Errorf("tree connect: %w", err)
+	}
+	if tst := wire.Status(wire.Header(resp).Status()); tst != wire.StatusSuccess {
+		return nil, fmt.Errorf("tree connect %s: %v", share, tst)
+	}
+	treeID := wire.Header(resp).TreeID()
+
+	// MS-SMB2 2.2.13 CREATE request: open an existing file for FILE_READ_DATA.
+	name := utf16le(strings.ReplaceAll(file, "/", `\`))
+	b = header(wire.CmdCreate, 3, sessID)
+	wire.Header(b).SetTreeID(treeID)
+	b = le.AppendUint16(b, 57)   // StructureSize
+	b = append(b, 0, 0)          // SecurityFlags, RequestedOplockLevel
+	b = le.AppendUint32(b, 2)    // ImpersonationLevel: Impersonation
+	b = le.AppendUint64(b, 0)    // SmbCreateFlags
+	b = le.AppendUint64(b, 0)    // Reserved
+	b = le.AppendUint32(b, 0x1)  // DesiredAccess: FILE_READ_DATA
+	b = le.AppendUint32(b, 0)    // FileAttributes
+	b = le.AppendUint32(b, 7)    // ShareAccess: read, write, delete
+	b = le.AppendUint32(b, 1)    // CreateDisposition: FILE_OPEN
+	b = le.AppendUint32(b, 0x40) // CreateOptions: FILE_NON_DIRECTORY_FILE
+	b = le.AppendUint16(b, wire.HeaderSize+56)
+	b = le.AppendUint16(b, uint16(len(name)))
+	b = le.AppendUint32(b, 0) // CreateContextsOffset
+	b = le.AppendUint32(b, 0) // CreateContextsLength
+	b = append(b, name...)
+	if resp, err = roundTrip(c, b); err != nil {
+		return nil, fmt.Errorf("create: %w", err)
+	}
+	return []wire.Status{st, wire.Status(wire.Header(resp).Status())}, nil
+}
+
+// utf16le encodes s as UTF-16LE.
+func utf16le(s string) []byte {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = le.AppendUint16(b, u)
+	}
+	return b
 }
 
 // header returns an SMB2 request header (MS-SMB2 2.2.1.2) asking for one credit.
-func header(cmd wire.Command, msgID uint64, sessID uint64) []byte {
+func header(cmd wire.Command, msgID, sessID uint64) []byte {
 	h := wire.Header(make([]byte, wire.HeaderSize))
 	copy(h, wire.ProtocolID)
 	le.PutUint16(h[4:], wire.HeaderSize)
