@@ -260,7 +260,6 @@ func sambaPACUnsigned(t testing.TB) []byte {
 	return unhex(t, strings.TrimSpace(string(b)))
 }
 
-
 // signPAC puts the server signature of key into pac (its KDC signature stays as it is).
 func signPAC(t testing.TB, pac []byte, key krbKey) []byte {
 	t.Helper()
