@@ -106,6 +106,23 @@ func TestUserKerberosOnly(t *testing.T) {
 	if u, _ = auth.LoadUsers(f); !u.KerberosOnly("alice") {
 		t.Error("add --kerberos-only did not drop alice's NT hash")
 	}
+
+	// smb3d check warns about Kerberos-only users when no keytab is configured.
+	dir := filepath.Dir(f)
+	conf := filepath.Join(dir, "smb3d.conf")
+	os.MkdirAll(filepath.Join(dir, "share"), 0o755)
+	os.WriteFile(conf, []byte("[global]\nlisten = 127.0.0.1:4455\nusers file = "+f+"\n[share]\npath = "+filepath.Join(dir, "share")+"\n"), 0o600)
+	out = captureStdout(t, func() error { return checkCmd([]string{"-c", conf}) })
+	if !strings.Contains(out, "warning: Kerberos-only users (alice) cannot log on: no kerberos keytab") {
+		t.Errorf("check without a keytab:\n%s", out)
+	}
+	kt, _ := hex.DecodeString(testKeytabHex)
+	os.WriteFile(filepath.Join(dir, "smb3d.keytab"), kt, 0o600)
+	os.WriteFile(conf, []byte("[global]\nlisten = 127.0.0.1:4455\nusers file = "+f+"\nkerberos keytab = "+filepath.Join(dir, "smb3d.keytab")+"\n[share]\npath = "+filepath.Join(dir, "share")+"\n"), 0o600)
+	out = captureStdout(t, func() error { return checkCmd([]string{"-c", conf}) })
+	if strings.Contains(out, "warning") || !strings.Contains(out, "kerberos: keytab") {
+		t.Errorf("check with a keytab:\n%s", out)
+	}
 }
 
 // captureStdout returns what f writes to os.Stdout.

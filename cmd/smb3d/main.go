@@ -101,9 +101,16 @@ func checkCmd(args []string) error {
 	if err != nil {
 		return err
 	}
+	var krbOnly []string
 	if cfg.UsersFile != "" {
-		if _, err := auth.LoadUsers(cfg.UsersFile); err != nil {
+		users, err := auth.LoadUsers(cfg.UsersFile)
+		if err != nil {
 			return err
+		}
+		for _, n := range users.Names() {
+			if users.KerberosOnly(n) {
+				krbOnly = append(krbOnly, n)
+			}
 		}
 	}
 	krb, err := kerberosConfig(cfg)
@@ -111,6 +118,9 @@ func checkCmd(args []string) error {
 		return err
 	}
 	fmt.Printf("%s: OK (%d shares, listening on %s)\n", *conf, len(cfg.Shares), strings.Join(cfg.Listen, ", "))
+	if len(krbOnly) > 0 && krb == nil {
+		fmt.Printf("warning: Kerberos-only users (%s) cannot log on: no kerberos keytab is configured\n", strings.Join(krbOnly, ", "))
+	}
 	if krb != nil {
 		kt, _ := krb.Keytab.Keytab()
 		realm := cfg.Realm
