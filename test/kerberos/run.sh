@@ -10,12 +10,13 @@
 # Checks: put/get/ls with a Kerberos session over SMB 3.1.1 signed (the signature of the
 # SESSION_SETUP response is checked by the client) and encrypted (AES-128-GCM and AES-256-GCM,
 # the latter keyed from the full aes256 subkey), SMB 3.0 and 2.1 signed; `smb3d check` lists the
-# keytab's principals; refusals: a principal with no smb3d user, a ticket for a key version the
-# keytab lacks, a ticket whose key is wrong (same kvno), a ticket whose PAC was changed (the
-# KDC's PAC is checked to be there and to verify), NTLM for a Kerberos-only user (who logs
-# on with Kerberos), a captured AP-REQ sent again (replay
-# cache) and one sent after its ticket expired (both with test/kerberos/replay, as Heimdal's
-# smbclient sends neither); a key rotation in the keytab file is picked up without a restart.
+# keytab's principals; a Kerberos-only user (users file name:*) logs on with Kerberos and is
+# refused over NTLM; the KDC's tickets carry a PAC that verifies; a ticket whose PAC names a
+# domain group opens a file whose DACL allows only that group. Refusals: a principal with no
+# smb3d user, a ticket for a key version the keytab lacks, a ticket whose key is wrong (same
+# kvno), and, sent with test/kerberos/replay as Heimdal's smbclient sends none of them, a
+# captured AP-REQ sent again (replay cache), one sent after its ticket expired, one whose
+# ticket's PAC was changed. A key rotation in the keytab file is picked up without a restart.
 # Everything stays on 127.0.0.1 in a temp dir; nothing of the system's Kerberos configuration
 # is read or written.
 #
