@@ -454,10 +454,9 @@ func FuzzPAC(f *testing.F) {
 	f.Add(samba)
 	bufs, _ := parsePAC(samba)
 	f.Add(bufs[0].data)
-	ad, _ := os.ReadFile("testdata/ad-logon-info.txt")
-	for _, line := range strings.Split(string(ad), "\n") {
-		if _, h, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(line, "#") {
-			f.Add(unhex(f, h))
+	for _, file := range []string{"testdata/ad-logon-info.txt", "testdata/ad-pac.txt"} {
+		for _, b := range readHexLines(f, file) {
+			f.Add(b)
 		}
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -523,5 +522,83 @@ func TestPACLogonInfoAD(t *testing.T) {
 				t.Fatalf("%s: prefix of %d bytes accepted", tt.name, i)
 			}
 		}
+	}
+}
+
+// readHexLines reads "name hex" lines of a testdata file ('#' starts a comment line).
+func readHexLines(t testing.TB, path string) map[string][]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string][]byte{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if name, h, ok := strings.Cut(line, " "); ok && !strings.HasPrefix(line, "#") {
+			m[name] = unhex(t, h)
+		}
+	}
+	return m
+}
+
+// TestPACActiveDirectory: PACs Active Directory DCs issued (testdata/ad-pac.txt). The one of a
+// ticket for a service whose key we have verifies (server signature hmac-sha1-96-aes256, KDC
+// signature HMAC-MD5 zeroed as its 16 bytes) and gives the user's SIDs; MS-PAC's example parses.
+func TestPACActiveDirectory(t *testing.T) {
+	d := readHexLines(t, "testdata/ad-pac.txt")
+	pac, err := findPAC(d["gokrb5-authdata"])
+	if err != nil || pac == nil {
+		t.Fatalf("PAC %x: %v", pac, err)
+	}
+	bufs, err := parsePAC(pac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var types []uint32
+	for _, b := range bufs {
+		types = append(types, b.typ)
+	}
+	if !slices.Equal(types, []uint32{1, 10, 12, 6, 7}) {
+		t.Errorf("buffer types %v", types)
+	}
+	kt, err := ParseKeytab(d["gokrb5-keytab"])
+	if err != nil || len(kt.Entries) != 1 {
+		t.Fatalf("keytab: %v", err)
+	}
+	key := kt.Entries[0].Key
+	client := bufs[1].data
+	etp := &encTicketPart{cname: principal(nameTypePrin, "testuser1"), crealm: "TEST.GOKRB5",
+		authtime: fileTimeToTime(binary.LittleEndian.Uint64(client))}
+	info, err := verifyPAC(pac, key, etp)
+	if err != nil {
+		t.Fatalf("verify: %v", err)
+	}
+	const dom = "S-1-5-21-3167651404-3865080224-2280184895-"
+	want := []string{dom + "1105", dom + "513", dom + "1108", dom + "1109", dom + "1115", dom + "1116", dom + "1114", dom + "1111"}
+	if got := sidStrings(info.sids); !slices.Equal(got, want) {
+		t.Errorf("SIDs %q", got)
+	}
+	if _, err := verifyPAC(pac, krbKey{etypeAES256SHA1, bytes.Repeat([]byte{1}, 32)}, etp); pacReason(err) != "krb5-pac-server-checksum" {
+		t.Errorf("another key: %v", err)
+	}
+
+	ms, err := findPAC(der(tagSequence, adElem(adIfRelevant, d["ms-example"])))
+	if err != nil || ms == nil {
+		t.Fatalf("MS-PAC example: %x, %v", ms, err)
+	}
+	bufs, err = parsePAC(ms)
+	if err != nil || bufs[0].typ != pacTypeLogonInfo {
+		t.Fatalf("MS-PAC example: %v", err)
+	}
+	sids, err := parseLogonInfo(bufs[0].data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ntdev = "S-1-5-21-397955417-626881126-188441444-"
+	got := sidStrings(sids)
+	// The user, its primary group 513, 25 more groups (513 is also in the list) and 13 extra SIDs.
+	if len(got) != 40 || got[0] != ntdev+"2914711" || got[1] != ntdev+"513" ||
+		!slices.Contains(got, "S-1-5-21-773533881-1816936887-355810188-513") || !slices.Contains(got, ntdev+"3248111") {
+		t.Errorf("MS-PAC example SIDs (%d): %q", len(got), got)
 	}
 }
