@@ -27,7 +27,8 @@
 // Tests include the MS-NLMP 4.2.4 NTLMv2 vectors, RFC 1320 MD4 vectors, RFC 3961 n-fold and
 // RFC 3962 string-to-key and CTS vectors, a keytab written by MIT ktutil, an AP-REQ a real
 // client (Samba over Heimdal) sent with its MIT ticket's PAC, a PAC encoded by Samba's NDR
-// (test/kerberos/gen-pac.py), a test-only KDC and Kerberos initiator (krb5_client_test.go),
+// (test/kerberos/gen-pac.py), PACs Active Directory DCs issued (gokrb5's test vectors, one
+// with its service key), a test-only KDC and Kerberos initiator (krb5_client_test.go),
 // a test-only NTLM client shaped like Samba's and Windows' (client_test.go) driving full
 // exchanges, golden SPNEGO bytes, truncation of every message, and fuzz targets seeded from real
 // exchanges.
