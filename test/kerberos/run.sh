@@ -164,7 +164,7 @@ gensec() {
 }
 tok_expire=$(gensec) || exit 1
 tok_replay=$(gensec) || exit 1
-short_end=$(klist | awk -v s="cifs/$SHORT@$REALM" '$5 == s { print $3, $4 }')
+short_end=$(LC_ALL=C klist | awk -v s="cifs/$SHORT@$REALM" '$5 == s { print $3, $4 }')
 short_end_s=$(date -d "$short_end" +%s 2>/dev/null) || die "no cifs/$SHORT ticket in the ccache: $(klist)"
 before=$(grep -c krb5-replay "$LOG")
 out=$("$T/replay" -n 2 "127.0.0.1:$PORT" "$tok_replay" 2>&1)
