@@ -81,7 +81,7 @@ type conn struct {
 	t    link
 	rdma *rdmaChan // SMB-Direct: registered buffers for READ/WRITE data; nil over TCP
 	s    *Session  // nil until session setup
-	max struct{ read, write, trans uint32 }
+	max  struct{ read, write, trans uint32 }
 
 	// Fixed after negotiate.
 	dialect  wire.Dialect
