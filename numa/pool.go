@@ -3,6 +3,7 @@ package numa
 import (
 	"fmt"
 	"math/bits"
+	"os"
 	"slices"
 	"sync"
 )
@@ -73,8 +74,10 @@ func AllocatedBytes() map[int]int64 {
 // PoolConfig shapes a Pool. Zero fields take the defaults.
 type PoolConfig struct {
 	// MinSize and MaxSize bound the buffers: a request is rounded up to a
-	// power of two of at least MinSize (64 KiB); more than MaxSize (16 MiB)
-	// is refused.
+	// size class of at least MinSize (64 KiB); more than MaxSize (16 MiB)
+	// is refused. The classes are a power of two plus one page (ClassSize),
+	// so an SMB message of 2^k payload bytes and its headers (an 8 MiB
+	// WRITE is 8 MiB + 112 bytes) costs 2^k + a page, not 2^(k+1).
 	MinSize, MaxSize int
 	// MaxIdle bounds the bytes kept for reuse; a buffer given back beyond
 	// it is unmapped (32 MiB).
@@ -82,7 +85,7 @@ type PoolConfig struct {
 }
 
 // Pool hands out buffers bound to one node (Alloc, mmap + mbind MPOL_BIND),
-// by power-of-two size class, and takes them back for reuse. It is safe for
+// by size class (ClassSize), and takes them back for reuse. It is safe for
 // concurrent use: a transport's ring thread takes buffers, and the server
 // gives them back (transport.Releaser) from any goroutine.
 //
@@ -94,6 +97,7 @@ type PoolConfig struct {
 type Pool struct {
 	node             int
 	minClass, maxCls int
+	maxSize          int
 	maxIdle          int
 
 	mu     sync.Mutex
@@ -130,12 +134,21 @@ func NewPool(node int, cfg PoolConfig) *Pool {
 	if maxC < minC {
 		maxC = minC
 	}
-	return &Pool{node: node, minClass: minC, maxCls: maxC, maxIdle: cfg.MaxIdle,
+	return &Pool{node: node, minClass: minC, maxCls: maxC, maxSize: cfg.MaxSize, maxIdle: cfg.MaxIdle,
 		idle: make([][][]byte, maxC-minC+1), out: make(map[uintptr]int)}
 }
 
-// classOf is the smallest c with 1<<c >= n.
+// pageSize is the slack above each class's power of two.
+var pageSize = os.Getpagesize()
+
+// ClassSize is the capacity of the buffers of size class c: 2^c plus one
+// page, so that a message whose payload is a power of two (an SMB READ or
+// WRITE of MaxRead/MaxWrite bytes) fits with its headers.
+func ClassSize(c int) int { return 1<<c + pageSize }
+
+// classOf is the smallest class c with ClassSize(c) >= n.
 func classOf(n int) int {
+	n -= pageSize
 	if n <= 1 {
 		return 0
 	}
@@ -145,16 +158,16 @@ func classOf(n int) int {
 // Node is the node the pool's buffers are bound to.
 func (p *Pool) Node() int { return p.node }
 
-// MaxSize is the largest buffer Get hands out.
-func (p *Pool) MaxSize() int { return 1 << p.maxCls }
+// MaxSize is the largest length Get hands out.
+func (p *Pool) MaxSize() int { return p.maxSize }
 
-// Get returns a buffer of length n (capacity a power of two) on the pool's
-// node. Its contents are whatever the last holder left. Give it back with
+// Get returns a buffer of length n (capacity ClassSize of its class) on the
+// pool's node. Its contents are whatever the last holder left. Give it back with
 // Put, or any reslice of it that keeps its end (b[k:], b[:m]).
 func (p *Pool) Get(n int) ([]byte, error) {
 	c := max(classOf(n), p.minClass)
-	if n <= 0 || c > p.maxCls {
-		return nil, fmt.Errorf("numa: pool: %d bytes: size out of range (1..%d)", n, 1<<p.maxCls)
+	if n <= 0 || n > p.maxSize {
+		return nil, fmt.Errorf("numa: pool: %d bytes: size out of range (1..%d)", n, p.maxSize)
 	}
 	p.mu.Lock()
 	if p.closed {
@@ -174,7 +187,7 @@ func (p *Pool) Get(n int) ([]byte, error) {
 	p.allocs++
 	p.mu.Unlock()
 	// Map outside the lock: faulting in a large buffer takes a while.
-	b, err := Alloc(1<<c, p.node)
+	b, err := Alloc(ClassSize(c), p.node)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +218,7 @@ func (p *Pool) Put(b []byte) bool {
 		return false
 	}
 	delete(p.out, e)
-	size := 1 << c
+	size := ClassSize(c)
 	p.outB -= size
 	full := b[:cap(b)]
 	full = sliceBack(full, size-len(full)) // b may start inside the buffer
@@ -252,7 +265,7 @@ func (p *Pool) Mappings() []Allocation {
 	p.mu.Lock()
 	var out []Allocation
 	for e, c := range p.out {
-		out = append(out, Allocation{Addr: e - uintptr(1)<<c, Len: 1 << c, Node: p.node})
+		out = append(out, Allocation{Addr: e - uintptr(ClassSize(c)), Len: ClassSize(c), Node: p.node})
 	}
 	for _, l := range p.idle {
 		for _, b := range l {

@@ -24,11 +24,11 @@ func TestPoolReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(b) != 100<<10 || cap(b) != 128<<10 {
+	if len(b) != 100<<10 || cap(b) != 128<<10+pageSize {
 		t.Fatalf("len %d cap %d", len(b), cap(b))
 	}
 	small, err := p.Get(10)
-	if err != nil || cap(small) != 64<<10 {
+	if err != nil || cap(small) != 64<<10+pageSize {
 		t.Fatalf("small: cap %d, %v", cap(small), err)
 	}
 	addr := Addr(b)
@@ -50,10 +50,10 @@ func TestPoolReuse(t *testing.T) {
 		t.Fatal("Put(nil) accepted")
 	}
 	st := p.Stats()
-	if st.Idle != 128<<10 || st.InUse != 64<<10 || st.Buffers != 1 || st.Allocs != 2 {
+	if st.Idle != 128<<10+pageSize || st.InUse != 64<<10+pageSize || st.Buffers != 1 || st.Allocs != 2 {
 		t.Fatalf("stats %+v", st)
 	}
-	if ms := p.Mappings(); len(ms) != 2 || ms[0].Len+ms[1].Len != 192<<10 || !slices.ContainsFunc(ms, func(a Allocation) bool { return a.Addr == addr && a.Len == 128<<10 }) {
+	if ms := p.Mappings(); len(ms) != 2 || ms[0].Len+ms[1].Len != 192<<10+2*pageSize || !slices.ContainsFunc(ms, func(a Allocation) bool { return a.Addr == addr && a.Len == 128<<10+pageSize }) {
 		t.Fatalf("Mappings %+v", ms)
 	}
 	b2, err := p.Get(128 << 10)
@@ -66,7 +66,7 @@ func TestPoolReuse(t *testing.T) {
 	if p.Stats().Allocs != 2 {
 		t.Fatal("a reuse mapped memory")
 	}
-	if _, err := p.Get(16<<20 + 1); err == nil {
+	if _, err := p.Get(16<<20 + 1); err == nil { // inside the last class, but over MaxSize
 		t.Fatal("Get over MaxSize succeeded")
 	}
 	if _, err := p.Get(0); err == nil {
@@ -74,6 +74,48 @@ func TestPoolReuse(t *testing.T) {
 	}
 	p.Put(b2)
 	p.Put(small)
+}
+
+// TestPoolMessageClasses: the classes fit SMB messages. An 8 MiB WRITE
+// (8 MiB of data, a 64-byte SMB2 header and a 48-byte WRITE request) costs
+// 8 MiB and a page of mapped memory, not the 16 MiB of the next power of
+// two; an 8 MiB READ response too, and a 1 MiB WRITE 1 MiB and a page.
+func TestPoolMessageClasses(t *testing.T) {
+	for _, tc := range []struct{ n, want int }{
+		{8<<20 + 64 + 48, 8<<20 + pageSize},       // WRITE of MaxWrite
+		{8<<20 + 64 + 16, 8<<20 + pageSize},       // READ response of MaxRead
+		{1<<20 + 112, 1<<20 + pageSize},           // a 1 MiB WRITE
+		{8<<20 + pageSize, 8<<20 + pageSize},      // the class's last byte
+		{8<<20 + pageSize + 1, 16<<20 + pageSize}, // beyond it: the next class
+		{64 << 10, 64<<10 + pageSize},             // the staging buffer
+		{1, 64<<10 + pageSize},                    // MinSize
+	} {
+		p := NewPool(Unknown, PoolConfig{MaxIdle: 64 << 20})
+		before := AllocatedBytes()[Unknown]
+		b, err := p.Get(tc.n)
+		if err != nil {
+			t.Fatalf("Get(%d): %v", tc.n, err)
+		}
+		if len(b) != tc.n || cap(b) != tc.want {
+			t.Errorf("Get(%d): len %d cap %d, want cap %d", tc.n, len(b), cap(b), tc.want)
+		}
+		if got := AllocatedBytes()[Unknown] - before; got != int64(tc.want) {
+			t.Errorf("Get(%d) mapped %d bytes, want %d", tc.n, got, tc.want)
+		}
+		if st := p.Stats(); st.InUse != tc.want {
+			t.Errorf("Get(%d): InUse %d", tc.n, st.InUse)
+		}
+		b[0], b[len(b)-1] = 1, 2 // all of it ours
+		p.Put(b)
+		// Taken again from the idle list, not mapped anew.
+		allocs := p.Stats().Allocs
+		b2, _ := p.Get(tc.n)
+		if Addr(b2) != Addr(b) || p.Stats().Allocs != allocs {
+			t.Errorf("Get(%d) after Put: not reused", tc.n)
+		}
+		p.Put(b2)
+		p.Close()
+	}
 }
 
 // TestPoolCloseOutstanding: Close unmaps idle buffers at once; one still
@@ -113,7 +155,7 @@ func TestPoolCloseOutstanding(t *testing.T) {
 }
 
 func TestPoolMaxIdle(t *testing.T) {
-	p := NewPool(Unknown, PoolConfig{MaxIdle: 1 << 20})
+	p := NewPool(Unknown, PoolConfig{MaxIdle: 3 << 19}) // room for one 1 MiB buffer
 	defer p.Close()
 	a, _ := p.Get(1 << 20)
 	b, _ := p.Get(1 << 20)
@@ -155,7 +197,7 @@ func TestPoolLive(t *testing.T) {
 			found := false
 			for _, a := range Allocations() {
 				if a.Addr == Addr(b) {
-					found = a.Node == n.ID && a.Len == 1<<20
+					found = a.Node == n.ID && a.Len == ClassSize(20)
 				}
 			}
 			if !found {

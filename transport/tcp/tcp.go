@@ -213,19 +213,27 @@ func (c *Conn) RemoteAddr() net.Addr { return c.c.RemoteAddr() }
 func (c *Conn) Caps() transport.Caps { return 0 }
 func (c *Conn) Name() string         { return "tcp" }
 
-// Large message buffers are pooled by power-of-two size class, so a stream
-// of 1-8 MiB WRITEs does not allocate (and zero) a buffer per message.
-const minPooled = 64 << 10
+// Large message buffers are pooled by size class: a power of two plus a
+// page, as the node pools (numa.ClassSize), so a stream of 1-8 MiB WRITEs
+// does not allocate (and zero) a buffer per message, and an 8 MiB WRITE
+// (8 MiB + 112 bytes of headers) takes 8 MiB + 4 KiB, not 16 MiB.
+const (
+	minPooled = 64 << 10
+	heapSlack = 4096
+)
 
-var bufPools [25]sync.Pool // classes 2^16 .. 2^24
+var bufPools [25]sync.Pool // classes 2^16 .. 2^24 (+ heapSlack)
 
+// class is the smallest c >= 16 with classSize(c) >= n.
 func class(n int) int {
 	c := 16
-	for 1<<c < n {
+	for classSize(c) < n {
 		c++
 	}
 	return c
 }
+
+func classSize(c int) int { return 1<<c + heapSlack }
 
 func getBuf(n int) []byte {
 	if n < minPooled {
@@ -235,7 +243,7 @@ func getBuf(n int) []byte {
 	if b, ok := bufPools[c].Get().(*[]byte); ok {
 		return (*b)[:n]
 	}
-	return make([]byte, n, 1<<c)
+	return make([]byte, n, classSize(c))
 }
 
 // Release returns a buffer from ReadMessage for reuse once the server is
@@ -244,7 +252,7 @@ func (c *Conn) Release(b []byte) {
 	if c != nil && c.bufs != nil && c.bufs.Put(b) {
 		return
 	}
-	if cap(b) < minPooled || cap(b)&(cap(b)-1) != 0 || cap(b) > 1<<24 {
+	if cap(b) < minPooled || cap(b) > classSize(24) || classSize(class(cap(b))) != cap(b) {
 		return
 	}
 	b = b[:cap(b)]
