@@ -344,24 +344,39 @@ func (f *File) ReadAt(p []byte, off int64) (int, error) {
 	if err := status(r, wire.CmdRead); err != nil {
 		return 0, err
 	}
-	body := r.Body()
-	if len(body) < 16 {
-		return 0, fmt.Errorf("%w: short READ response", ErrProtocol)
+	var rdmaBuf []byte
+	if slot != nil {
+		rdmaBuf = slot.b
 	}
-	if slot != nil && le.Uint32(body[4:]) == 0 {
-		// MS-SMB2 3.3.5.12: DataLength 0, DataRemaining the bytes written
-		// into the buffer (data returned inline instead is taken below)
-		n := uint64(le.Uint32(body[8:]))
-		if n > uint64(len(p)) {
-			return 0, fmt.Errorf("%w: READ by RDMA of %d bytes into %d", ErrProtocol, n, len(p))
+	data, err := readResponseData(r.Msg, len(p), rdmaBuf)
+	if err != nil {
+		return 0, err
+	}
+	return copy(p, data), nil
+}
+
+// readResponseData returns the data of a successful READ response msg
+// (MS-SMB2 2.2.20) for a request of n bytes: inline at DataOffset, or, when
+// the request named rdmaBuf and DataLength is 0, the first DataRemaining
+// bytes of rdmaBuf, which the server wrote by RDMA (MS-SMB2 3.3.5.12; data
+// returned inline instead is taken).
+func readResponseData(msg []byte, n int, rdmaBuf []byte) ([]byte, error) {
+	if len(msg) < wire.HeaderSize+16 {
+		return nil, fmt.Errorf("%w: short READ response", ErrProtocol)
+	}
+	body := msg[wire.HeaderSize:]
+	if rdmaBuf != nil && le.Uint32(body[4:]) == 0 {
+		k := uint64(le.Uint32(body[8:]))
+		if k > uint64(n) || k > uint64(len(rdmaBuf)) {
+			return nil, fmt.Errorf("%w: READ by RDMA of %d bytes into %d", ErrProtocol, k, n)
 		}
-		return copy(p, slot.b[:n]), nil
+		return rdmaBuf[:k], nil
 	}
-	o, n := uint64(body[2]), uint64(le.Uint32(body[4:]))
-	if o+n > uint64(len(r.Msg)) || n > uint64(len(p)) {
-		return 0, fmt.Errorf("%w: READ data out of range", ErrProtocol)
+	o, k := uint64(body[2]), uint64(le.Uint32(body[4:]))
+	if o+k > uint64(len(msg)) || k > uint64(n) {
+		return nil, fmt.Errorf("%w: READ data out of range", ErrProtocol)
 	}
-	return copy(p, r.Msg[o:o+n]), nil
+	return msg[o : o+k], nil
 }
 
 // readReq builds a READ (MS-SMB2 2.2.19) of n bytes at off; with slot, the

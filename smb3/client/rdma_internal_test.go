@@ -125,3 +125,56 @@ func TestRDMAChanLifetime(t *testing.T) {
 		t.Fatal("released twice")
 	}
 }
+
+// readResponse builds a READ response: inline data, or DataRemaining only.
+func readResponse(data []byte, remaining uint32) []byte {
+	b := make([]byte, wire.HeaderSize)
+	b = wire.AppendReadResponseHeader(b, uint32(len(data)), remaining)
+	return append(b, data...)
+}
+
+func TestReadResponseData(t *testing.T) {
+	buf := []byte("0123456789")
+	for _, tc := range []struct {
+		name string
+		msg  []byte
+		n    int
+		rdma []byte
+		want string
+		err  bool
+	}{
+		{"inline", readResponse([]byte("abc"), 0), 10, nil, "abc", false},
+		{"rdma", readResponse(nil, 4), 10, buf, "0123", false},
+		{"rdma answered inline", readResponse([]byte("xy"), 0), 10, buf, "xy", false},
+		{"rdma empty", readResponse(nil, 0), 10, buf, "", false},
+		{"rdma beyond the request", readResponse(nil, 11), 10, buf, "", true},
+		{"rdma beyond the buffer", readResponse(nil, 8), 10, buf[:5], "", true},
+		{"inline beyond the request", readResponse([]byte("abcd"), 0), 3, nil, "", true},
+	} {
+		got, err := readResponseData(tc.msg, tc.n, tc.rdma)
+		if (err != nil) != tc.err || string(got) != tc.want {
+			t.Errorf("%s: %q, %v", tc.name, got, err)
+		}
+	}
+	msg := readResponse([]byte("abc"), 0)
+	for n := range len(msg) {
+		if _, err := readResponseData(msg[:n], 10, nil); err == nil {
+			t.Fatalf("a %d-byte prefix of a READ response with 3 bytes of data parsed", n)
+		}
+	}
+}
+
+func FuzzReadResponseData(f *testing.F) {
+	f.Add(readResponse([]byte("abc"), 0), uint16(10), false)
+	f.Add(readResponse(nil, 4), uint16(10), true)
+	f.Fuzz(func(t *testing.T, msg []byte, n uint16, rdma bool) {
+		var buf []byte
+		if rdma {
+			buf = make([]byte, 100)
+		}
+		data, err := readResponseData(msg, int(n), buf)
+		if err == nil && len(data) > int(n) {
+			t.Fatalf("%d bytes of data for a %d-byte READ", len(data), n)
+		}
+	})
+}
