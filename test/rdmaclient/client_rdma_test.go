@@ -83,11 +83,13 @@ func TestRXEClientReadWrite(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
+			t0 := time.Now()
 			s, err := client.Dial(ctx, addr, client.Config{User: user, Password: pass, Sign: tc.sign, RDMA: true})
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer s.Close()
+			t.Logf("session set up in %v", time.Since(t0).Round(time.Millisecond))
 			for range tc.channels - 1 {
 				if err := s.Bind(ctx, addr); err != nil {
 					t.Fatal("bind:", err)
