@@ -5,6 +5,9 @@
 # smb3d and the kernel's ksmbd side by side in the soft-RoCE guest (QEMU TCG, rxe on
 # dummy0), both driven by cmd/smb3bench over SMB-Direct and over TCP in the same guest:
 #   seqwrite-1M / seqread-1M   1 MiB WRITE/READ over a SIZE MiB file, depth 8
+#   seqwrite-8M / seqread-8M   8 MiB blocks, depth 4, each one request where the server allows
+#                              (ksmbd's MaxReadWriteSize over SMB-Direct is 8 MiB), else split
+#                              into requests of the server's limit (smb3d: 1 MiB over SMB-Direct)
 #   randread-4K                4 KiB READs at random aligned offsets for RANDSECS s, depth 16
 #   create-F, stat-F           CREATE+CLOSE / CREATE+QUERY_INFO+CLOSE compounds on F files, depth 8
 #   list-F                     listings of that F-file directory for 1 s
@@ -68,7 +71,7 @@ PASS=Bench.Pass.1
 export LD_LIBRARY_PATH=$B/lib
 fail() { echo "FAIL: $*"; rc=1; }
 rc=0
-TMPFS=$((SIZE * 2 + 256))
+TMPFS=$((SIZE * 4 + 256))
 mkdir -p /tmp/s3 /tmp/ks
 mount -t tmpfs -o "size=${TMPFS}m,mode=1777" tmpfs /tmp/s3
 mount -t tmpfs -o "size=${TMPFS}m,mode=1777" tmpfs /tmp/ks
@@ -123,13 +126,15 @@ bench() {
 for run in $(seq "$RUNS"); do
   if [ $((run % 2)) = 1 ]; then order="smb3d ksmbd"; else order="ksmbd smb3d"; fi
   for ch in $CHANS; do
-    for wl in seqwrite-1M seqread-1M randread-4K create-$FILES stat-$FILES list-$FILES; do
+    for wl in seqwrite-1M seqread-1M seqwrite-8M seqread-8M randread-4K create-$FILES stat-$FILES list-$FILES; do
       for srv in $order; do
         for tr in rdma tcp; do
           d=bench.r$run.c$ch.$tr
           case $wl in
             seqwrite-1M) bench $srv $tr $run $wl $ch -op seqwrite -bs 1M -size "${SIZE}M" -depth 8 -file "b.$tr.dat" ;;
             seqread-1M)  bench $srv $tr $run $wl $ch -op seqread -bs 1M -size "${SIZE}M" -depth 8 -file "b.$tr.dat" ;;
+            seqwrite-8M) bench $srv $tr $run $wl $ch -op seqwrite -bs 8M -rdma-buf 8M -size "${SIZE}M" -depth 4 -file "b8.$tr.dat" ;;
+            seqread-8M)  bench $srv $tr $run $wl $ch -op seqread -bs 8M -rdma-buf 8M -size "${SIZE}M" -depth 4 -file "b8.$tr.dat" ;;
             randread-4K) bench $srv $tr $run $wl $ch -op randread -bs 4K -size "${SIZE}M" -duration "${RSECS}s" -depth 16 -file "b.$tr.dat" ;;
             create-*)    bench $srv $tr $run $wl $ch -op create -files "$FILES" -dir "$d" -depth 8 ;;
             stat-*)      bench $srv $tr $run $wl $ch -op stat -files "$FILES" -dir "$d" -depth 8 ;;
