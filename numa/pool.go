@@ -82,6 +82,12 @@ type PoolConfig struct {
 	// MaxIdle bounds the bytes kept for reuse; a buffer given back beyond
 	// it is unmapped (32 MiB).
 	MaxIdle int
+	// OnUnmap, when set, is called with each buffer (whole, from its first
+	// byte) just before the pool unmaps it, from the goroutine that gave
+	// it back or closed the pool: an io_uring that registered the buffer
+	// forgets it, so that a later mapping at the same address is not taken
+	// for it.
+	OnUnmap func(b []byte)
 }
 
 // Pool hands out buffers bound to one node (Alloc, mmap + mbind MPOL_BIND),
@@ -99,6 +105,7 @@ type Pool struct {
 	minClass, maxCls int
 	maxSize          int
 	maxIdle          int
+	onUnmap          func([]byte)
 
 	mu     sync.Mutex
 	idle   [][][]byte      // by class - minClass: buffers at full capacity
@@ -134,7 +141,7 @@ func NewPool(node int, cfg PoolConfig) *Pool {
 	if maxC < minC {
 		maxC = minC
 	}
-	return &Pool{node: node, minClass: minC, maxCls: maxC, maxSize: cfg.MaxSize, maxIdle: cfg.MaxIdle,
+	return &Pool{node: node, minClass: minC, maxCls: maxC, maxSize: cfg.MaxSize, maxIdle: cfg.MaxIdle, onUnmap: cfg.OnUnmap,
 		idle: make([][][]byte, maxC-minC+1), out: make(map[uintptr]int)}
 }
 
@@ -224,7 +231,7 @@ func (p *Pool) Put(b []byte) bool {
 	full = sliceBack(full, size-len(full)) // b may start inside the buffer
 	if p.closed || p.idleB+size > p.maxIdle {
 		p.mu.Unlock()
-		Free(full)
+		p.unmap(full)
 		return true
 	}
 	p.idle[c-p.minClass] = append(p.idle[c-p.minClass], full)
@@ -254,9 +261,17 @@ func (p *Pool) Close() {
 	p.mu.Unlock()
 	for _, l := range idle {
 		for _, b := range l {
-			Free(b)
+			p.unmap(b)
 		}
 	}
+}
+
+// unmap frees a buffer the pool handed out at least once.
+func (p *Pool) unmap(b []byte) {
+	if p.onUnmap != nil {
+		p.onUnmap(b)
+	}
+	Free(b)
 }
 
 // Mappings lists the pool's buffers, handed out and idle, by address, each

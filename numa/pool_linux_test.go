@@ -155,7 +155,14 @@ func TestPoolCloseOutstanding(t *testing.T) {
 }
 
 func TestPoolMaxIdle(t *testing.T) {
-	p := NewPool(Unknown, PoolConfig{MaxIdle: 3 << 19}) // room for one 1 MiB buffer
+	var unmapped []uintptr
+	p := NewPool(Unknown, PoolConfig{MaxIdle: 3 << 19, // room for one 1 MiB buffer
+		OnUnmap: func(b []byte) {
+			if !mapped(Addr(b)) {
+				t.Error("OnUnmap after the unmapping")
+			}
+			unmapped = append(unmapped, Addr(b))
+		}})
 	defer p.Close()
 	a, _ := p.Get(1 << 20)
 	b, _ := p.Get(1 << 20)
@@ -164,6 +171,13 @@ func TestPoolMaxIdle(t *testing.T) {
 	p.Put(b) // over MaxIdle: unmapped
 	if !mapped(aa) || mapped(ba) {
 		t.Fatalf("kept a %v, b %v; want a only", mapped(aa), mapped(ba))
+	}
+	if !slices.Equal(unmapped, []uintptr{ba}) {
+		t.Fatalf("OnUnmap saw %#x, want b %#x", unmapped, ba)
+	}
+	p.Close()
+	if !slices.Equal(unmapped, []uintptr{ba, aa}) {
+		t.Fatalf("OnUnmap saw %#x after Close, want b %#x then a %#x", unmapped, ba, aa)
 	}
 }
 

@@ -27,6 +27,14 @@ type URingConfig struct {
 	// DisableSetup lists io_uring setup flags (uring.Setup*) not to use,
 	// for measurements (uring.Config.Disable).
 	DisableSetup uint32
+	// FixedRecv receives the rest of each message over 64 KiB by
+	// READ_FIXED into its buffer, registered with the ring
+	// (IORING_REGISTER_BUFFERS2/BUFFERS_UPDATE over the ring's buffer pool,
+	// which it then has even when not placed), instead of RECV with
+	// MSG_WAITALL into the same pool memory. Off by default: not faster on
+	// the measurements in the README (BenchmarkWritePayload,
+	// BenchmarkSMBClientWrite).
+	FixedRecv bool
 	// Placement puts each connection on a ring whose thread, io-wq workers
 	// and buffers live on the NUMA node of the interface it was accepted
 	// on; nil places nothing.

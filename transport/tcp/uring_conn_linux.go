@@ -82,6 +82,9 @@ type URingConn struct {
 	sEnd      int
 	partial   []byte // a message whose body is being received
 	have      int    // bytes of partial already received
+	fixed     bool   // partial is a registered buffer: READ_FIXED into slot
+	slot      uint16
+	lowat     int // SO_RCVLOWAT set on the socket (0: the default, 1)
 	wq        []*writeReq
 	cur       []*writeReq // the writes of the send in flight
 	expect    []int32     // expected result of each request of the send in flight
@@ -377,6 +380,13 @@ func (l *ringLoop) pump(c *URingConn) {
 	if c.recvArmed || c.dead || c.closing || c.isPaused() {
 		return
 	}
+	if c.partial != nil && c.fixed {
+		l.pumpFixed(c)
+		return
+	}
+	if c.lowat > 1 {
+		c.setLowat(1)
+	}
 	s, err := l.sqe()
 	if err != nil {
 		l.recvFailed(c, err)
@@ -400,6 +410,47 @@ func (l *ringLoop) pump(c *URingConn) {
 	c.inflight++
 }
 
+// pumpFixed arms the receive of the rest of a message into its registered
+// buffer: the socket's receive low-water mark is raised to what is missing
+// (the kernel caps it at half of tcp_rmem's maximum, and wakes earlier when
+// the receive window closes or memory runs short), then POLL_ADD(POLLIN),
+// which completes only once that much has arrived, is linked to READ_FIXED,
+// so the ring wakes once per message rather than once per segment. The
+// poll posts a CQE only when it fails (then the read is cancelled).
+func (l *ringLoop) pumpFixed(c *URingConn) {
+	if l.r.SQSpace() < 2 {
+		if _, err := l.r.Submit(); err != nil {
+			l.recvFailed(c, err)
+			return
+		}
+	}
+	if l.r.SQSpace() < 2 || l.r.FreeSlots() < 2 {
+		l.recvFailed(c, fmt.Errorf("tcp-uring: receive: %w", uring.ErrBusy))
+		return
+	}
+	c.setLowat(len(c.partial) - c.have)
+	p, _ := l.r.GetSQE()
+	p.PrepPollAdd(c.fd, unix.POLLIN, false)
+	p.SetFlags(uring.FlagIOLink | uring.FlagCQESkipSuccess)
+	p.SetUserData(userData(c.id, udPollFixd, 0))
+	s, _ := l.r.GetSQE()
+	s.PrepReadFixed(c.fd, c.partial[c.have:], -1, c.slot)
+	s.SetUserData(userData(c.id, udRecvFixd, 0))
+	c.recvArmed = true
+	c.inflight++ // the read's CQE comes either way; the poll's only on failure, before it
+}
+
+// setLowat sets SO_RCVLOWAT (loop goroutine); a failure leaves the
+// default, which costs wake-ups, not correctness.
+func (c *URingConn) setLowat(n int) {
+	if n == c.lowat {
+		return
+	}
+	if unix.SetsockoptInt(c.fd, unix.SOL_SOCKET, unix.SO_RCVLOWAT, n) == nil {
+		c.lowat = n
+	}
+}
+
 func (l *ringLoop) recvFailed(c *URingConn, err error) {
 	c.dead = true
 	c.fail(err)
@@ -420,12 +471,20 @@ func (l *ringLoop) recvDone(c *URingConn, res int32, body bool) {
 	if body {
 		c.have += int(res)
 		if c.have < len(c.partial) {
+			if c.fixed && res > 0 {
+				// A READ ends with what the socket had: read on.
+				l.pump(c)
+				return
+			}
 			// MSG_WAITALL ends short only at EOF or on an error.
 			l.recvFailed(c, io.ErrUnexpectedEOF)
 			return
 		}
 		m := c.partial
-		c.partial, c.have = nil, 0
+		if c.fixed {
+			l.pool.fixedMsgs.Add(1)
+		}
+		c.partial, c.have, c.fixed = nil, 0, false
 		c.deliver(m)
 	} else {
 		if res == 0 {
@@ -464,6 +523,9 @@ func (c *URingConn) parse() error {
 		k := copy(m, c.stage[c.sStart+4:c.sEnd])
 		if k < n {
 			c.partial, c.have = m, k
+			if c.loop.fixed != nil && n >= nodeMinMsg && c.bufs.Owns(m) {
+				c.slot, c.fixed = c.loop.fixed.slotOf(m)
+			}
 			c.sStart, c.sEnd = 0, 0
 			return nil
 		}
@@ -706,7 +768,7 @@ func (l *ringLoop) closeConnNow(c *URingConn) bool {
 			c.bufs.Put(b)
 		}
 	}
-	c.stage, c.partial = nil, nil
+	c.stage, c.partial, c.fixed = nil, nil, false
 	return l.pool.release(l)
 }
 

@@ -120,6 +120,13 @@ func (l *URingListener) Accept() (transport.Conn, error) {
 // by SendFile (zero copy), for metrics.
 func (l *URingListener) SplicedBytes() uint64 { return l.pool.spliced.Load() }
 
+// FixedRecvStats reports, under URingConfig.FixedRecv, the messages received
+// into registered buffers and the READ_FIXED completions that took (one per
+// message when the kernel waits for the whole of it).
+func (l *URingListener) FixedRecvStats() (msgs, reads uint64) {
+	return l.pool.fixedMsgs.Load(), l.pool.fixedReads.Load()
+}
+
 func (l *URingListener) Close() error   { return l.l.Close() }
 func (l *URingListener) Addr() net.Addr { return l.l.Addr() }
 

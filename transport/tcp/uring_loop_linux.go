@@ -53,6 +53,96 @@ type ringLoop struct {
 	// no request is left (or are leaked if it cannot).
 	failing bool
 	orphans [][]byte
+	// fixed: the registered buffers (URingConfig.FixedRecv); nil when off.
+	fixed *fixedTable
+}
+
+// fixedSlots is the size of a ring's registered-buffer table: more large
+// messages than this in the pool at once are received by RECV instead.
+const fixedSlots = 256
+
+// fixedTable maps the ring's pool buffers to their slots in the ring's
+// registered-buffer table. A buffer is registered, whole, the first time a
+// message is received into it, and stays so while the pool keeps it; when
+// the pool unmaps it (numa.PoolConfig.OnUnmap, on whatever goroutine gave
+// it back), forget drops its address, so that a new mapping at the same
+// address is never taken for it, and the loop empties the slot (the kernel
+// holds the old pages until then). A slot is only used for a buffer the
+// loop holds, so the pool cannot unmap it during a READ_FIXED; a message
+// the server still holds when the ring closes stays mapped (the pool's
+// rule) and the ring's registration goes with the ring.
+type fixedTable struct {
+	l  *ringLoop
+	mu sync.Mutex
+	// Guarded by mu.
+	slot  map[uintptr]uint16 // start address of a registered buffer -> slot
+	stale []uint16           // slots of buffers unmapped since: to empty
+
+	// Loop goroutine only.
+	free []uint16
+	off  bool // the table could not be registered: RECV as without
+}
+
+// forget is the pool's OnUnmap: b's slot must not serve another mapping.
+func (f *fixedTable) forget(b []byte) {
+	f.mu.Lock()
+	s, ok := f.slot[numa.Addr(b)]
+	if ok {
+		delete(f.slot, numa.Addr(b))
+		f.stale = append(f.stale, s)
+	}
+	f.mu.Unlock()
+	if ok {
+		f.l.post(loopCmd{kind: cmdFixedClear}) // refused once the loop has ended
+	}
+}
+
+// clear empties the stale slots (loop goroutine).
+func (f *fixedTable) clear() {
+	f.mu.Lock()
+	st := f.stale
+	f.stale = nil
+	f.mu.Unlock()
+	for _, s := range st {
+		if err := f.l.r.UpdateBuffers(int(s), [][]byte{nil}); err != nil {
+			continue // leave the slot out rather than reuse it blind
+		}
+		f.free = append(f.free, s)
+	}
+}
+
+// slotOf returns the registered slot of m, a buffer from the loop's pool,
+// registering it when it is not yet (loop goroutine); false: receive m
+// by RECV.
+func (f *fixedTable) slotOf(m []byte) (uint16, bool) {
+	if f == nil || f.off {
+		return 0, false
+	}
+	f.clear()
+	a := numa.Addr(m)
+	f.mu.Lock()
+	s, ok := f.slot[a]
+	f.mu.Unlock()
+	if ok {
+		return s, true
+	}
+	if len(f.free) == 0 {
+		return 0, false
+	}
+	s = f.free[len(f.free)-1]
+	if err := f.l.r.UpdateBuffers(int(s), [][]byte{m[:cap(m)]}); err != nil {
+		// ENOMEM: over RLIMIT_MEMLOCK, which registered pages count
+		// against without CAP_IPC_LOCK; the next buffer may still fit.
+		if !errors.Is(err, unix.ENOMEM) {
+			f.off = true
+		}
+		return 0, false
+	}
+	f.free = f.free[:len(f.free)-1]
+	f.mu.Lock()
+	f.slot[a] = s
+	f.mu.Unlock()
+	return s, true
 }
 
 type cmdKind uint8
@@ -62,6 +152,7 @@ const (
 	cmdWrite
 	cmdResume
 	cmdClose
+	cmdFixedClear
 )
 
 type loopCmd struct {
@@ -77,6 +168,8 @@ const (
 	udRecvBody = 3 // receive the rest of a message into its own buffer (MSG_WAITALL)
 	udSend     = 4 // one request of the current send (SENDMSG batch or sendfile chain)
 	udCancel   = 5
+	udRecvFixd = 6 // READ_FIXED of the rest of a message into its registered buffer
+	udPollFixd = 7 // the POLL_ADD linked before it: a CQE only when it failed
 )
 
 func userData(id uint32, kind, idx int) uint64 {
@@ -88,8 +181,11 @@ func userData(id uint32, kind, idx int) uint64 {
 type ringPool struct {
 	cfg     URingConfig
 	spliced atomic.Uint64 // file bytes sent by SendFile
-	mu      sync.Mutex
-	loops   []*ringLoop
+	// FixedRecv: messages received into registered buffers, and the
+	// READ_FIXED completions it took.
+	fixedMsgs, fixedReads atomic.Uint64
+	mu                    sync.Mutex
+	loops                 []*ringLoop
 }
 
 func (p *ringPool) assign(node int) (*ringLoop, error) {
@@ -163,14 +259,24 @@ func startLoop(p *ringPool, node int) (*ringLoop, error) {
 func (l *ringLoop) run(ready chan<- error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	pcfg := numa.PoolConfig{MinSize: stageSize, MaxSize: MaxFrame + 1}
+	if l.pool.cfg.FixedRecv {
+		l.fixed = &fixedTable{l: l, slot: make(map[uintptr]uint16)}
+		pcfg.OnUnmap = l.fixed.forget
+	}
 	if l.node != numa.Unknown {
 		// The ring is created on this thread, so the kernel allocates its
 		// memory on the node; the connections' buffers are bound to it.
 		if err := numa.PinThread(l.node); err != nil {
 			l.node = numa.Unknown
 		} else {
-			l.bufs = numa.NewPool(l.node, numa.PoolConfig{MinSize: stageSize, MaxSize: MaxFrame + 1})
+			l.bufs = numa.NewPool(l.node, pcfg)
 		}
+	}
+	if l.bufs == nil && l.fixed != nil {
+		// Registered buffers come from a pool of the loop's own, placed
+		// or not.
+		l.bufs = numa.NewPool(numa.Unknown, pcfg)
 	}
 	defer func() {
 		if l.bufs != nil {
@@ -197,6 +303,14 @@ func (l *ringLoop) run(ready chan<- error) {
 		return
 	}
 	l.r, l.evfd = r, fd
+	if l.fixed != nil {
+		if err := r.RegisterBuffersSparse(fixedSlots); err != nil {
+			l.fixed.off = true // an old kernel: RECV as without
+		}
+		for s := fixedSlots - 1; s >= 0; s-- {
+			l.fixed.free = append(l.fixed.free, uint16(s))
+		}
+	}
 	if pl := l.pool.cfg.Placement; l.node != numa.Unknown && pl != nil {
 		if set, ok := pl.Topology().CPUSet(l.node); ok {
 			r.RegisterIOWQAff(&set) // io-wq workers (splice, file I/O) on the node
@@ -340,6 +454,8 @@ func (l *ringLoop) runCmds() bool {
 			l.pump(c)
 		case cmdClose:
 			exit = l.closeConn(c) || exit
+		case cmdFixedClear:
+			l.fixed.clear()
 		}
 		cmds[i] = loopCmd{}
 	}
@@ -382,7 +498,8 @@ func (l *ringLoop) complete(cqe uring.CQE) bool {
 		return false
 	}
 	c := l.conns[id]
-	if c == nil {
+	if c == nil || kind == udPollFixd {
+		// The read linked to a failed poll reports the failure.
 		return false
 	}
 	c.inflight--
@@ -392,6 +509,10 @@ func (l *ringLoop) complete(cqe uring.CQE) bool {
 		l.recvDone(c, cqe.Res, false)
 	case udRecvBody:
 		c.recvArmed = false
+		l.recvDone(c, cqe.Res, true)
+	case udRecvFixd:
+		c.recvArmed = false
+		l.pool.fixedReads.Add(1)
 		l.recvDone(c, cqe.Res, true)
 	case udSend:
 		l.sendDone(c, idx, cqe.Res)

@@ -102,7 +102,20 @@ func recvPwriteBuf(r *uring.Ring, sock, file int, reuse bool) error {
 	return nil
 }
 
-func fixedBufs(r *uring.Ring, sock, file int) error {
+func fixedBufs(r *uring.Ring, sock, file int) error { return fixedBufsLowat(r, sock, file, false) }
+
+// fixedLowat: as fixed, with SO_RCVLOWAT raised to what the payload still
+// lacks before each READ_FIXED (and lowered again after it), so that the
+// read completes when the payload is whole rather than on each segment
+// (the kernel caps the mark at half of tcp_rmem's maximum).
+func fixedLowat(r *uring.Ring, sock, file int) error { return fixedBufsLowat(r, sock, file, true) }
+
+// readsPerPayload counts the READ_FIXED completions of the last fixed run.
+var readsPerPayload float64
+
+func fixedBufsLowat(r *uring.Ring, sock, file int, lowat bool) error {
+	reads := 0
+	defer func() { readsPerPayload = float64(reads) / (writeTotal / writeChunk) }()
 	buf, err := uring.Mmap(writeChunk)
 	if err != nil {
 		return err
@@ -114,11 +127,20 @@ func fixedBufs(r *uring.Ring, sock, file int) error {
 	defer r.UnregisterBuffers()
 	for off := int64(0); off < writeTotal; off += writeChunk {
 		for have := 0; have < writeChunk; {
+			if lowat {
+				if err := unix.SetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_RCVLOWAT, writeChunk-have); err != nil {
+					return err
+				}
+			}
+			reads++
 			n, err := ringDo(r, func(s uring.SQE) { s.PrepReadFixed(sock, buf[have:], -1, 0) })
 			if err != nil || n <= 0 {
 				return fmt.Errorf("read_fixed: %d %v", n, err)
 			}
 			have += int(n)
+		}
+		if lowat {
+			unix.SetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_RCVLOWAT, 1)
 		}
 		n, err := ringDo(r, func(s uring.SQE) { s.PrepWriteFixed(file, buf, off, 0) })
 		if err != nil || n != writeChunk {
@@ -220,12 +242,15 @@ func BenchmarkWritePayload(b *testing.B) {
 	ways := []struct {
 		name string
 		way  writeWay
-	}{{"recv+pwrite", recvPwrite}, {"recv-reuse+pwrite", recvReusePwrite}, {"fixed", fixedBufs}, {"splice", spliceWay}}
+	}{{"recv+pwrite", recvPwrite}, {"recv-reuse+pwrite", recvReusePwrite}, {"fixed", fixedBufs}, {"fixed-lowat", fixedLowat}, {"splice", spliceWay}}
+	reads := make([][]float64, len(ways))
 	mbs := make([][]float64, len(ways))
 	cpus := make([][]float64, len(ways))
 	for b.Loop() {
 		for i, w := range ways {
+			readsPerPayload = 0
 			wall, cpu := writeOnce(b, w.way)
+			reads[i] = append(reads[i], readsPerPayload)
 			gb := float64(writeTotal) / 1e9
 			mbs[i] = append(mbs[i], gb*1e3/wall.Seconds())
 			cpus[i] = append(cpus[i], cpu.Seconds()/gb)
@@ -254,6 +279,6 @@ func BenchmarkWritePayload(b *testing.B) {
 			b.ReportMetric(m/base, w.name+"/recv+pwrite-MB/s")
 			b.ReportMetric(c/baseCPU, w.name+"/recv+pwrite-cpu")
 		}
-		b.Logf("%-17s MB/s %.0f  cpu-s/GB %.2f", w.name, mbs[i], cpus[i])
+		b.Logf("%-17s MB/s %.0f  cpu-s/GB %.2f  reads/payload %.1f", w.name, mbs[i], cpus[i], reads[i])
 	}
 }

@@ -93,7 +93,7 @@ func (r *Ring) register(op uint32, name, min string, arg unsafe.Pointer, nr uint
 // also pinned with runtime.Pinner until UnregisterBuffers or Close, so they cannot be
 // freed and reused while registered. Off-heap buffers (Mmap) are the better choice.
 func (r *Ring) RegisterBuffers(bufs [][]byte) error {
-	iov := r.pinIovecs(bufs)
+	iov := r.pinIovecs(0, bufs)
 	_, err := r.register(regBuffers, "IORING_REGISTER_BUFFERS", "5.1", unsafe.Pointer(unsafe.SliceData(iov)), uint32(len(iov)))
 	runtime.KeepAlive(iov)
 	if err != nil {
@@ -102,7 +102,10 @@ func (r *Ring) RegisterBuffers(bufs [][]byte) error {
 	return err
 }
 
-func (r *Ring) pinIovecs(bufs [][]byte) []iovec {
+// pinIovecs makes the iovecs of bufs for slots off.., pins them (a no-op
+// for memory off the Go heap) and keeps them, by slot, until they are
+// replaced or unregistered.
+func (r *Ring) pinIovecs(off int, bufs [][]byte) []iovec {
 	iov := make([]iovec, len(bufs))
 	for i, b := range bufs {
 		if len(b) > 0 {
@@ -111,7 +114,10 @@ func (r *Ring) pinIovecs(bufs [][]byte) []iovec {
 			iov[i] = iovec{Base: uint64(uintptr(p)), Len: uint64(len(b))}
 		}
 	}
-	r.bufs = append(r.bufs, bufs...)
+	if n := off + len(bufs); n > len(r.bufs) {
+		r.bufs = append(r.bufs, make([][]byte, n-len(r.bufs))...)
+	}
+	copy(r.bufs[off:], bufs)
 	return iov
 }
 
@@ -130,10 +136,11 @@ func (r *Ring) RegisterBuffersSparse(n int) error {
 }
 
 // UpdateBuffers replaces fixed buffers off..off+len(bufs)-1 (IORING_REGISTER_BUFFERS_UPDATE,
-// 5.13). Buffers are pinned as in RegisterBuffers; replaced ones stay pinned until
-// UnregisterBuffers or Close.
+// 5.13); an empty buffer empties its slot, and the kernel lets go of the pages it
+// held. Buffers are pinned as in RegisterBuffers; replaced Go-heap ones stay pinned
+// until UnregisterBuffers or Close.
 func (r *Ring) UpdateBuffers(off int, bufs [][]byte) error {
-	iov := r.pinIovecs(bufs)
+	iov := r.pinIovecs(off, bufs)
 	up := rsrcUpdate2{Offset: uint32(off), Data: uint64(uintptr(unsafe.Pointer(unsafe.SliceData(iov)))), Nr: uint32(len(iov))}
 	_, err := r.register(regBuffersUpdate, "IORING_REGISTER_BUFFERS_UPDATE", "5.13", unsafe.Pointer(&up), uint32(unsafe.Sizeof(up)))
 	runtime.KeepAlive(iov)

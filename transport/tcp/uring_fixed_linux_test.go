@@ -1,0 +1,104 @@
+//go:build linux && (amd64 || arm64 || riscv64 || loong64 || ppc64le)
+
+package tcp
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"smb3d/numa"
+	"smb3d/transport"
+)
+
+// TestURingFixedRecv: with FixedRecv, large messages are received into
+// registered pool buffers, whole and exact, while the pool maps and unmaps
+// buffers under the ring: many held at once (more than the pool keeps idle),
+// then given back, so that new mappings reuse the addresses of unmapped
+// registered ones, which must not be taken for them (the data would land in
+// the old pages).
+func TestURingFixedRecv(t *testing.T) {
+	l := uringListener(t, URingConfig{FixedRecv: true})
+	cc, sc := dialPair(t, l)
+	uc := sc.(*URingConn)
+	if uc.bufs == nil {
+		t.Fatal("FixedRecv without a pool")
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	send := func(msgs [][]byte) {
+		go func() {
+			for _, m := range msgs {
+				if _, err := cc.Write(frame(m)); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	recv := func(want []byte) []byte {
+		t.Helper()
+		got, err := sc.ReadMessage()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%d-byte message: got %d bytes, content equal %v", len(want), len(got), bytes.Equal(got[:min(len(got), len(want))], want[:min(len(got), len(want))]))
+		}
+		return got
+	}
+	for round := range 4 {
+		var msgs [][]byte
+		for i := range 12 {
+			n := []int{100 << 10, 1<<20 + 112, 4<<20 + 112, 8<<20 + 112}[(i+round)%4] + rng.IntN(64)
+			msgs = append(msgs, randBytes(rng, n))
+		}
+		send(msgs)
+		var held [][]byte
+		for _, m := range msgs {
+			held = append(held, recv(m)) // 54 MiB held: over MaxIdle
+		}
+		for _, h := range held {
+			uc.Release(h)
+		}
+	}
+	msgs, reads := l.FixedRecvStats()
+	if msgs < 4*12 {
+		t.Fatalf("%d messages received into registered buffers (%d reads), want every one of %d", msgs, reads, 4*12)
+	}
+	t.Logf("%d messages, %d READ_FIXED completions, %d allocations", msgs, reads, uc.bufs.Stats().Allocs)
+}
+
+// TestURingFixedRecvHeldAcrossClose: a message received into a registered
+// buffer and still held by the server stays mapped and unchanged after its
+// connection and ring have gone, until it is released.
+func TestURingFixedRecvHeldAcrossClose(t *testing.T) {
+	l := uringListener(t, URingConfig{FixedRecv: true})
+	cc, sc := dialPair(t, l)
+	uc := sc.(*URingConn)
+	big := randBytes(rand.New(rand.NewPCG(5, 6)), 2<<20)
+	go cc.Write(frame(big))
+	m, err := sc.ReadMessage()
+	if err != nil || !bytes.Equal(m, big) {
+		t.Fatalf("message: %v", err)
+	}
+	if msgs, _ := l.FixedRecvStats(); msgs != 1 {
+		t.Fatalf("%d messages by READ_FIXED, want 1", msgs)
+	}
+	pool := uc.bufs
+	cc.Close()
+	sc.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for !pool.Stats().Closed {
+		if time.Now().After(deadline) {
+			t.Fatal("the ring's pool was not closed after its last connection")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, ok := allocated(numa.Addr(m)); !ok || !bytes.Equal(m, big) {
+		t.Fatal("a held message was unmapped or changed when the ring closed")
+	}
+	sc.(transport.Releaser).Release(m)
+	if _, ok := allocated(numa.Addr(m)); ok {
+		t.Error("released after the ring closed, still mapped")
+	}
+}
