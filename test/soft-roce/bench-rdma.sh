@@ -5,9 +5,10 @@
 # smb3d and the kernel's ksmbd side by side in the soft-RoCE guest (QEMU TCG, rxe on
 # dummy0), both driven by cmd/smb3bench over SMB-Direct and over TCP in the same guest:
 #   seqwrite-1M / seqread-1M   1 MiB WRITE/READ over a SIZE MiB file, depth 8
-#   seqwrite-8M / seqread-8M   8 MiB blocks, depth 4, each one request where the server allows
-#                              (ksmbd's MaxReadWriteSize over SMB-Direct is 8 MiB), else split
-#                              into requests of the server's limit (smb3d: 1 MiB over SMB-Direct)
+#   seqwrite-8M / seqread-8M   8 MiB blocks, depth 4, each one request where the server allows,
+#                              else split into requests of its limit (measured: smb3d 8 MiB over
+#                              TCP, 1 MiB over SMB-Direct (its MaxReadWriteSize); ksmbd 4 MiB
+#                              over both (its MaxReadSize/MaxWriteSize))
 #   randread-4K                4 KiB READs at random aligned offsets for RANDSECS s, depth 16
 #   create-F, stat-F           CREATE+CLOSE / CREATE+QUERY_INFO+CLOSE compounds on F files, depth 8
 #   list-F                     listings of that F-file directory for 1 s
