@@ -114,11 +114,12 @@ func BenchmarkSMBClientReadParallel(b *testing.B) {
 }
 
 // BenchmarkSMBClientWrite: smbclient put of a 512 MiB file from /dev/shm to
-// the real server, over the netpoller and io_uring (the receive path), back
-// to back in each iteration.
+// the real server, over the netpoller, io_uring (the receive path: RECV with
+// MSG_WAITALL into pooled buffers) and io_uring with FixedRecv (READ_FIXED
+// into registered ones), back to back in each iteration.
 func BenchmarkSMBClientWrite(b *testing.B) {
 	const size = 512 << 20
-	variants := []smbVariant{{"netpoll", nil}, {"uring", &tcp.URingConfig{}}}
+	variants := []smbVariant{{"netpoll", nil}, {"uring", &tcp.URingConfig{}}, {"uring-fixed", &tcp.URingConfig{FixedRecv: true}}}
 	src, err := os.CreateTemp("/dev/shm", "smb3d-put")
 	if err != nil {
 		b.Skip("no /dev/shm")
@@ -131,8 +132,10 @@ func BenchmarkSMBClientWrite(b *testing.B) {
 	}
 	src.Close()
 	addrs := make([]string, len(variants))
+	svs := make([]served, len(variants))
 	for i, v := range variants {
-		addrs[i] = serve(b, v.cfg, nil).addr
+		svs[i] = serve(b, v.cfg, nil)
+		addrs[i] = svs[i].addr
 	}
 	mbs := make([][]float64, len(variants))
 	cpus := make([][]float64, len(variants))
@@ -146,6 +149,15 @@ func BenchmarkSMBClientWrite(b *testing.B) {
 			gb := float64(size) / 1e9
 			mbs[i] = append(mbs[i], gb*1e3/wall.Seconds())
 			cpus[i] = append(cpus[i], cpu.Seconds()/gb)
+		}
+	}
+	for i, v := range variants {
+		if v.cfg != nil && v.cfg.FixedRecv {
+			msgs, reads := svs[i].ul.FixedRecvStats()
+			if msgs == 0 {
+				b.Fatalf("%s: no message received into a registered buffer", v.name)
+			}
+			b.Logf("%s: %d messages by READ_FIXED, %d completions", v.name, msgs, reads)
 		}
 	}
 	report(b, variants, mbs, cpus)

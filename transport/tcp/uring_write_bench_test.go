@@ -20,21 +20,38 @@ import (
 
 // The WRITE payload benchmark: how should a WRITE's payload get from the
 // socket into the file? A client process streams 1 GiB; the server takes it
-// in 1 MiB payloads, each written at its offset of a file in /dev/shm (so
-// that the disk does not decide), three ways, all on one io_uring:
+// in 1 MiB or 8 MiB payloads, each written at its offset of a file in
+// /dev/shm (so that the disk does not decide), all on one io_uring:
 //
-//   - recv+pwrite: RECV with MSG_WAITALL into a new Go buffer, then pwrite(2):
-//     what the transport and the server's WRITE handler do today;
-//   - recv-reuse+pwrite: the same into one reused buffer;
+//   - recv+pwrite: RECV with MSG_WAITALL into a new Go buffer, then pwrite(2);
+//   - recv-reuse+pwrite: the same into one reused buffer: what the transport
+//     (pooled message buffers) and the server's WRITE handler do;
 //   - fixed: READ_FIXED from the socket into a registered buffer until the
 //     payload is whole, then WRITE_FIXED to the file;
+//   - fixed-lowat: the same with SO_RCVLOWAT raised to what the payload
+//     lacks (URingConfig.FixedRecv also links a POLL_ADD before the read);
 //   - splice: SPLICE socket -> pipe, then SPLICE pipe -> file, per piece.
+//
+// Measured (2 cores, kernel 6.18, load 7.6-8.2 from two other VMs; medians of 5;
+// MB/s and process CPU-s/GB):
+//
+//	1 MiB: recv 1173 0.83, recv-reuse 1521 0.51, fixed 1314 0.51, fixed-lowat 1241 0.53, splice 1573 0.54
+//	8 MiB: recv 1210 0.57, recv-reuse 1283 0.45, fixed 1062 0.44, fixed-lowat 1218 0.44, splice 840 0.87
+//
+// and at load 2.4 with 1 MiB: recv-reuse 1669 0.48, fixed 1716 0.52, fixed-lowat 1607 0.53,
+// splice 1685 0.54. Registered buffers and splice do not beat a pooled buffer; splice
+// falls behind at 8 MiB. The transport keeps RECV into pooled buffers (README,
+// Transports).
 
 const (
-	writeTotal = 1 << 30
-	writeChunk = 1 << 20
-	writeEnv   = "SMB3D_WRITESTREAM_CLIENT"
+	writeTotal    = 1 << 30
+	writeEnv      = "SMB3D_WRITESTREAM_CLIENT"
+	writeChunkEnv = "SMB3D_WRITESTREAM_CHUNK"
 )
+
+// writeChunk is the payload size: 1 MiB, and 8 MiB (smbclient's WRITEs
+// against smb3d's MaxWrite).
+var writeChunk = 1 << 20
 
 // TestWriteStreamClient is the client side of the WRITE payload benchmark.
 func TestWriteStreamClient(t *testing.T) {
@@ -42,6 +59,7 @@ func TestWriteStreamClient(t *testing.T) {
 	if addr == "" {
 		t.Skip("the WRITE payload benchmark's client process")
 	}
+	fmt.Sscan(os.Getenv(writeChunkEnv), &writeChunk)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -86,13 +104,13 @@ func recvReusePwrite(r *uring.Ring, sock, file int) error { return recvPwriteBuf
 
 func recvPwriteBuf(r *uring.Ring, sock, file int, reuse bool) error {
 	buf := make([]byte, writeChunk)
-	for off := int64(0); off < writeTotal; off += writeChunk {
+	for off := int64(0); off < writeTotal; off += int64(writeChunk) {
 		p := buf
 		if !reuse {
 			p = make([]byte, writeChunk) // as the transport does: a new buffer per message
 		}
 		n, err := ringDo(r, func(s uring.SQE) { s.PrepRecv(sock, p, unix.MSG_WAITALL) })
-		if err != nil || n != writeChunk {
+		if err != nil || int(n) != writeChunk {
 			return fmt.Errorf("recv: %d %v", n, err)
 		}
 		if _, err := unix.Pwrite(file, p, off); err != nil {
@@ -115,7 +133,7 @@ var readsPerPayload float64
 
 func fixedBufsLowat(r *uring.Ring, sock, file int, lowat bool) error {
 	reads := 0
-	defer func() { readsPerPayload = float64(reads) / (writeTotal / writeChunk) }()
+	defer func() { readsPerPayload = float64(reads) / float64(writeTotal/writeChunk) }()
 	buf, err := uring.Mmap(writeChunk)
 	if err != nil {
 		return err
@@ -125,7 +143,7 @@ func fixedBufsLowat(r *uring.Ring, sock, file int, lowat bool) error {
 		return err
 	}
 	defer r.UnregisterBuffers()
-	for off := int64(0); off < writeTotal; off += writeChunk {
+	for off := int64(0); off < writeTotal; off += int64(writeChunk) {
 		for have := 0; have < writeChunk; {
 			if lowat {
 				if err := unix.SetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_RCVLOWAT, writeChunk-have); err != nil {
@@ -143,7 +161,7 @@ func fixedBufsLowat(r *uring.Ring, sock, file int, lowat bool) error {
 			unix.SetsockoptInt(sock, unix.SOL_SOCKET, unix.SO_RCVLOWAT, 1)
 		}
 		n, err := ringDo(r, func(s uring.SQE) { s.PrepWriteFixed(file, buf, off, 0) })
-		if err != nil || n != writeChunk {
+		if err != nil || int(n) != writeChunk {
 			return fmt.Errorf("write_fixed: %d %v", n, err)
 		}
 	}
@@ -183,7 +201,7 @@ func writeOnce(b *testing.B, way writeWay) (time.Duration, time.Duration) {
 	}
 	defer ln.Close()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestWriteStreamClient$", "-test.count=1")
-	cmd.Env = append(os.Environ(), writeEnv+"="+ln.Addr().String())
+	cmd.Env = append(os.Environ(), writeEnv+"="+ln.Addr().String(), fmt.Sprintf("%s=%d", writeChunkEnv, writeChunk))
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
@@ -236,9 +254,19 @@ func writeOnce(b *testing.B, way writeWay) (time.Duration, time.Duration) {
 	return wall, cpu
 }
 
-// BenchmarkWritePayload compares the three ways back to back in each
-// iteration (-benchtime=5x); medians and ratios to recv+pwrite.
+// BenchmarkWritePayload compares the ways back to back in each iteration
+// (-benchtime=5x), for 1 MiB and 8 MiB payloads; medians and ratios to
+// recv+pwrite.
 func BenchmarkWritePayload(b *testing.B) {
+	for _, chunk := range []int{1 << 20, 8 << 20} {
+		b.Run(fmt.Sprintf("%dMiB", chunk>>20), func(b *testing.B) {
+			writeChunk = chunk
+			benchWritePayload(b)
+		})
+	}
+}
+
+func benchWritePayload(b *testing.B) {
 	ways := []struct {
 		name string
 		way  writeWay
