@@ -35,10 +35,10 @@ import (
 // Measured (2 cores, kernel 6.18, load 7.6-8.2 from two other VMs; medians of 5;
 // MB/s and process CPU-s/GB):
 //
-//	1 MiB: recv 1173 0.83, recv-reuse 1521 0.51, fixed 1314 0.51, fixed-lowat 1241 0.53, splice 1573 0.54
+//	1 MiB: recv 783 0.83, recv-reuse 1521 0.51, fixed 1314 0.51, fixed-lowat 1241 0.53, splice 1573 0.54
 //	8 MiB: recv 1210 0.57, recv-reuse 1283 0.45, fixed 1062 0.44, fixed-lowat 1218 0.44, splice 840 0.87
 //
-// and at load 2.4 with 1 MiB: recv-reuse 1669 0.48, fixed 1716 0.52, fixed-lowat 1607 0.53,
+// and at load 1.9-2.4 with 1 MiB: recv-reuse 1744 0.49, fixed 1716 0.52, fixed-lowat 1607 0.53,
 // splice 1685 0.54. Registered buffers and splice do not beat a pooled buffer; splice
 // falls behind at 8 MiB. The transport keeps RECV into pooled buffers (README,
 // Transports).
