@@ -35,6 +35,10 @@ type URingConfig struct {
 	// the measurements in the README (BenchmarkWritePayload,
 	// BenchmarkSMBClientWrite).
 	FixedRecv bool
+	// fixedPartial: under FixedRecv, READ_FIXED as soon as anything has
+	// arrived (a completion per burst) instead of once the message is
+	// whole, for measurements (export_test.go).
+	fixedPartial bool
 	// Placement puts each connection on a ring whose thread, io-wq workers
 	// and buffers live on the NUMA node of the interface it was accepted
 	// on; nil places nothing.

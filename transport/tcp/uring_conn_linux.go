@@ -380,7 +380,7 @@ func (l *ringLoop) pump(c *URingConn) {
 	if c.recvArmed || c.dead || c.closing || c.isPaused() {
 		return
 	}
-	if c.partial != nil && c.fixed {
+	if c.partial != nil && c.fixed && !l.pool.cfg.fixedPartial {
 		l.pumpFixed(c)
 		return
 	}
@@ -392,7 +392,10 @@ func (l *ringLoop) pump(c *URingConn) {
 		l.recvFailed(c, err)
 		return
 	}
-	if c.partial != nil {
+	if c.partial != nil && c.fixed {
+		s.PrepReadFixed(c.fd, c.partial[c.have:], -1, c.slot)
+		s.SetUserData(userData(c.id, udRecvFixd, 0))
+	} else if c.partial != nil {
 		s.PrepRecv(c.fd, c.partial[c.have:], unix.MSG_WAITALL)
 		s.SetUserData(userData(c.id, udRecvBody, 0))
 	} else {

@@ -120,6 +120,11 @@ func BenchmarkSMBClientReadParallel(b *testing.B) {
 func BenchmarkSMBClientWrite(b *testing.B) {
 	const size = 512 << 20
 	variants := []smbVariant{{"netpoll", nil}, {"uring", &tcp.URingConfig{}}, {"uring-fixed", &tcp.URingConfig{FixedRecv: true}}}
+	if os.Getenv("SMB3D_BENCH_FIXED_PARTIAL") != "" {
+		// READ_FIXED at each burst rather than once per message.
+		partial := tcp.FixedPartial(tcp.URingConfig{FixedRecv: true})
+		variants = append(variants, smbVariant{"uring-fixed-partial", &partial})
+	}
 	src, err := os.CreateTemp("/dev/shm", "smb3d-put")
 	if err != nil {
 		b.Skip("no /dev/shm")
