@@ -32,16 +32,21 @@ import (
 //     lacks (URingConfig.FixedRecv also links a POLL_ADD before the read);
 //   - splice: SPLICE socket -> pipe, then SPLICE pipe -> file, per piece.
 //
-// Measured (2 cores, kernel 6.18, load 7.6-8.2 from two other VMs; medians of 5;
-// MB/s and process CPU-s/GB):
+// Measured (2 cores, kernel 6.18; medians of 5; MB/s and process CPU-s/GB), at load 4.2-4.9
+// (another VM using 1.1-1.5 cores):
+//
+//	1 MiB: recv 1081 0.83, recv-reuse 1778 0.49, fixed 1613 0.54, fixed-lowat 1688 0.55, splice 1549 0.54
+//	8 MiB: recv 1370 0.52, recv-reuse 1659 0.41, fixed 1766 0.39, fixed-lowat 1796 0.41, splice 1034 0.88
+//
+// at load 7.6-8.2 (two other VMs):
 //
 //	1 MiB: recv 783 0.83, recv-reuse 1521 0.51, fixed 1314 0.51, fixed-lowat 1241 0.53, splice 1573 0.54
 //	8 MiB: recv 1210 0.57, recv-reuse 1283 0.45, fixed 1062 0.44, fixed-lowat 1218 0.44, splice 840 0.87
 //
 // and at load 1.9-2.4 with 1 MiB: recv-reuse 1744 0.49, fixed 1716 0.52, fixed-lowat 1607 0.53,
-// splice 1685 0.54. Registered buffers and splice do not beat a pooled buffer; splice
-// falls behind at 8 MiB. The transport keeps RECV into pooled buffers (README,
-// Transports).
+// splice 1685 0.54. Registered buffers gain a little at 8 MiB here, which end to end
+// (BenchmarkSMBClientWrite) turns into 7% less CPU for 7% less throughput; splice falls
+// behind at 8 MiB. The transport keeps RECV into pooled buffers (README, Transports).
 
 const (
 	writeTotal    = 1 << 30
