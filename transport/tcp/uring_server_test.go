@@ -42,6 +42,8 @@ var transports = []struct {
 	{"uring", &tcp.URingConfig{}},
 	{"uring-shared", &tcp.URingConfig{Rings: 1}},
 	{"uring-placed", &tcp.URingConfig{Placement: placeOnFirstNode()}},
+	// Large messages by READ_FIXED into registered node-pool buffers.
+	{"uring-fixed", &tcp.URingConfig{FixedRecv: true, Placement: placeOnFirstNode()}},
 }
 
 // placeOnFirstNode places every connection on this machine's first node
@@ -178,6 +180,11 @@ func TestServerOverTransports(t *testing.T) {
 				onDisk, err := os.ReadFile(filepath.Join(root, "big.bin"))
 				if err != nil || !bytes.Equal(onDisk, data) {
 					t.Fatalf("on disk: %d bytes, differ, %v", len(onDisk), err)
+				}
+				if tr.cfg != nil && tr.cfg.FixedRecv {
+					if msgs, _ := sv.ul.FixedRecvStats(); msgs == 0 {
+						t.Error("no WRITE received into a registered buffer")
+					}
 				}
 				f, err = fs.Open("big.bin")
 				if err != nil {
