@@ -4,7 +4,10 @@ package tcp
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"math/rand/v2"
+	"net"
 	"testing"
 	"time"
 
@@ -100,5 +103,54 @@ func TestURingFixedRecvHeldAcrossClose(t *testing.T) {
 	sc.(transport.Releaser).Release(m)
 	if _, ok := allocated(numa.Addr(m)); ok {
 		t.Error("released after the ring closed, still mapped")
+	}
+}
+
+// TestURingFixedRecvCutShort: a large message cut by the peer's FIN is
+// io.ErrUnexpectedEOF (the poll before the READ_FIXED wakes on the FIN);
+// one whose rest never comes ends with net.ErrClosed when the server closes
+// the connection (the poll and read in flight are cancelled), and its
+// buffer goes back to the pool, which goes with the ring.
+func TestURingFixedRecvCutShort(t *testing.T) {
+	l := uringListener(t, URingConfig{FixedRecv: true})
+	msg := frame(make([]byte, 1<<20))
+
+	cc, sc := dialPair(t, l)
+	cc.Write(msg[:600<<10])
+	cc.(*net.TCPConn).CloseWrite()
+	if _, err := sc.ReadMessage(); !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Fatalf("want ErrUnexpectedEOF, got %v", err)
+	}
+	sc.Close()
+
+	cc, sc = dialPair(t, l)
+	pool := sc.(*URingConn).bufs
+	cc.Write(msg[:600<<10])
+	errc := make(chan error, 1)
+	go func() {
+		_, err := sc.ReadMessage()
+		errc <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for pool.Stats().Buffers < 2 { // the staging buffer and the message's
+		if time.Now().After(deadline) {
+			t.Fatalf("the message's buffer was never taken: %+v", pool.Stats())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	sc.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("want net.ErrClosed, got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ReadMessage did not return after Close")
+	}
+	for st := pool.Stats(); !st.Closed || st.Buffers != 0; st = pool.Stats() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after close: %+v, want the pool closed with nothing handed out", st)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
