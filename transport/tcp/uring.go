@@ -31,9 +31,13 @@ type URingConfig struct {
 	// READ_FIXED into its buffer, registered with the ring
 	// (IORING_REGISTER_BUFFERS2/BUFFERS_UPDATE over the ring's buffer pool,
 	// which it then has even when not placed), instead of RECV with
-	// MSG_WAITALL into the same pool memory. Off by default: not faster on
-	// the measurements in the README (BenchmarkWritePayload,
-	// BenchmarkSMBClientWrite).
+	// MSG_WAITALL into the same pool memory. The read waits behind a
+	// POLL_ADD for SO_RCVLOWAT set to what the message lacks, so the kernel
+	// may grow the socket's receive buffer to hold a whole message (up to
+	// half of tcp_rmem's maximum). Registered pages count against
+	// RLIMIT_MEMLOCK without CAP_IPC_LOCK; a buffer over it is received by
+	// RECV. Off by default: end to end 7% slower for 7% less CPU than RECV
+	// (README, Transports: BenchmarkSMBClientWrite, BenchmarkWritePayload).
 	FixedRecv bool
 	// fixedPartial: under FixedRecv, READ_FIXED as soon as anything has
 	// arrived (a completion per burst) instead of once the message is
