@@ -14,9 +14,10 @@ import (
 // TestWriteMessageCost: an 8 MiB WRITE (8 MiB of data behind a 64-byte SMB2
 // header and a 48-byte WRITE request) takes 8 MiB and a page of buffer, not
 // the 16 MiB of the next power of two, over every receive path: the
-// netpoller's heap pools, the io_uring transport's heap pools (not placed)
-// and its ring's node pool (placed); a released buffer serves the next
-// message of the same class.
+// netpoller's heap pools, the io_uring transport's ring pool (registered
+// buffers; bound to no node when not placed, to the node when placed) and
+// its heap pools (NoFixedRecv, not placed); a released buffer serves the
+// next message of the same class.
 func TestWriteMessageCost(t *testing.T) {
 	const n = 8<<20 + 64 + 48
 	const want = 8<<20 + 4096
@@ -30,11 +31,13 @@ func TestWriteMessageCost(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		l      transport.Listener
-		placed bool
+		mapped bool // from a ring pool: a mapping of its own
+		node   int
 	}{
-		{"netpoll", nl, false},
-		{"uring", uringListener(t, URingConfig{}), false},
-		{"uring-placed", placed, true},
+		{"netpoll", nl, false, numa.Unknown},
+		{"uring", uringListener(t, URingConfig{}), true, numa.Unknown},
+		{"uring-recv", uringListener(t, URingConfig{NoFixedRecv: true}), false, numa.Unknown},
+		{"uring-placed", placed, true, node},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cc, sc := dialPair(t, tc.l)
@@ -56,15 +59,15 @@ func TestWriteMessageCost(t *testing.T) {
 					t.Errorf("message %d: buffer of %d bytes, want %d", i, cap(m), want)
 				}
 				a, ok := allocated(numa.Addr(m))
-				if ok != tc.placed {
-					t.Errorf("message %d: in a node pool mapping: %v, want %v", i, ok, tc.placed)
+				if ok != tc.mapped {
+					t.Errorf("message %d: in a pool mapping: %v, want %v", i, ok, tc.mapped)
 				}
-				if ok && (a.Len != want || a.Node != node) {
-					t.Errorf("message %d: mapping of %d bytes on node %d, want %d on %d", i, a.Len, a.Node, want, node)
+				if ok && (a.Len != want || a.Node != tc.node) {
+					t.Errorf("message %d: mapping of %d bytes on node %d, want %d on %d", i, a.Len, a.Node, want, tc.node)
 				}
 				if i == 0 {
 					first = numa.Addr(m)
-				} else if tc.placed && numa.Addr(m) != first {
+				} else if tc.mapped && numa.Addr(m) != first {
 					t.Errorf("released buffer not reused")
 				}
 				sc.(transport.Releaser).Release(m)

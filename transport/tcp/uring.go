@@ -27,22 +27,29 @@ type URingConfig struct {
 	// DisableSetup lists io_uring setup flags (uring.Setup*) not to use,
 	// for measurements (uring.Config.Disable).
 	DisableSetup uint32
-	// FixedRecv receives the rest of each message over 64 KiB by
-	// READ_FIXED into its buffer, registered with the ring
-	// (IORING_REGISTER_BUFFERS2/BUFFERS_UPDATE over the ring's buffer pool,
-	// which it then has even when not placed), instead of RECV with
-	// MSG_WAITALL into the same pool memory. The read waits behind a
-	// POLL_ADD for SO_RCVLOWAT set to what the message lacks, so the kernel
-	// may grow the socket's receive buffer to hold a whole message (up to
-	// half of tcp_rmem's maximum). Registered pages count against
-	// RLIMIT_MEMLOCK without CAP_IPC_LOCK; a buffer over it is received by
-	// RECV. Off by default: end to end 7% slower for 7% less CPU than RECV
-	// (README, Transports: BenchmarkSMBClientWrite, BenchmarkWritePayload).
-	FixedRecv bool
-	// fixedPartial: under FixedRecv, READ_FIXED as soon as anything has
+	// NoFixedRecv turns off registered receive buffers. By default the
+	// rest of each message over 64 KiB is received by READ_FIXED into its
+	// buffer, registered with the ring (IORING_REGISTER_BUFFERS2 /
+	// BUFFERS_UPDATE over the ring's buffer pool, which every ring then
+	// has, bound to no node when not placed); with NoFixedRecv by RECV with
+	// MSG_WAITALL into the ring's pool when placed, else the heap pools.
+	// Each read waits behind a POLL_ADD for SO_RCVLOWAT set to what the
+	// message lacks, at most 1 MiB (an 8 MiB WRITE takes about 2.5
+	// completions; waiting for the whole message measured slower: the copy
+	// then starts only once all of it is in). Registered pages count
+	// against RLIMIT_MEMLOCK without CAP_IPC_LOCK; a buffer over it is
+	// received by RECV, and so is everything on a kernel without sparse
+	// buffer tables (5.19). Chosen on the figures in the README
+	// (Transports: BenchmarkSMBClientWrite, BenchmarkWritePayload).
+	NoFixedRecv bool
+	// fixedPartial: READ_FIXED as soon as anything has
 	// arrived (a completion per burst) instead of once the message is
 	// whole, for measurements (export_test.go).
 	fixedPartial bool
+	// fixedLowat overrides the registered receive's low-water mark cap (fixedLowatCap;
+	// -1: none, wait for the whole message), for measurements
+	// (export_test.go).
+	fixedLowat int
 	// Placement puts each connection on a ring whose thread, io-wq workers
 	// and buffers live on the NUMA node of the interface it was accepted
 	// on; nil places nothing.

@@ -413,13 +413,18 @@ func (l *ringLoop) pump(c *URingConn) {
 	c.inflight++
 }
 
+// fixedLowatCap bounds the low-water mark of a registered-buffer receive:
+// the ring wakes about once per MiB of a message, and copies a large
+// message while the rest of it arrives.
+const fixedLowatCap = 1 << 20
+
 // pumpFixed arms the receive of the rest of a message into its registered
-// buffer: the socket's receive low-water mark is raised to what is missing
-// (the kernel caps it at half of tcp_rmem's maximum, and wakes earlier when
-// the receive window closes or memory runs short), then POLL_ADD(POLLIN),
-// which completes only once that much has arrived, is linked to READ_FIXED,
-// so the ring wakes once per message rather than once per segment. The
-// poll posts a CQE only when it fails (then the read is cancelled).
+// buffer: the socket's receive low-water mark is raised to what is missing,
+// at most fixedLowatCap (the kernel also wakes earlier when the receive
+// window closes or memory runs short), then POLL_ADD(POLLIN), which
+// completes only once that much has arrived, is linked to READ_FIXED, so
+// the ring wakes once per MiB rather than once per segment. The poll posts
+// a CQE only when it fails (then the read is cancelled).
 func (l *ringLoop) pumpFixed(c *URingConn) {
 	if l.r.SQSpace() < 2 {
 		if _, err := l.r.Submit(); err != nil {
@@ -431,7 +436,14 @@ func (l *ringLoop) pumpFixed(c *URingConn) {
 		l.recvFailed(c, fmt.Errorf("tcp-uring: receive: %w", uring.ErrBusy))
 		return
 	}
-	c.setLowat(len(c.partial) - c.have)
+	want := len(c.partial) - c.have
+	switch m := l.pool.cfg.fixedLowat; {
+	case m == 0:
+		want = min(want, fixedLowatCap)
+	case m > 0:
+		want = min(want, m)
+	}
+	c.setLowat(want)
 	p, _ := l.r.GetSQE()
 	p.PrepPollAdd(c.fd, unix.POLLIN, false)
 	p.SetFlags(uring.FlagIOLink | uring.FlagCQESkipSuccess)
@@ -791,9 +803,10 @@ func (c *URingConn) NUMANode() int { return c.node }
 
 // NodeMemory lists the node-bound buffers of the connection's ring (its
 // staging buffers and large messages, handed out or idle); nil when the
-// connection is not placed (its buffers are on the Go heap).
+// connection is not placed (its buffers are then in a pool bound to no
+// node, for registered receives, or on the Go heap under NoFixedRecv).
 func (c *URingConn) NodeMemory() []numa.Allocation {
-	if c.bufs == nil {
+	if c.bufs == nil || c.node == numa.Unknown {
 		return nil
 	}
 	return c.bufs.Mappings()

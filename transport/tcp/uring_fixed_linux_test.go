@@ -15,18 +15,18 @@ import (
 	"smb3d/transport"
 )
 
-// TestURingFixedRecv: with FixedRecv, large messages are received into
+// TestURingFixedRecv: by default, large messages are received into
 // registered pool buffers, whole and exact, while the pool maps and unmaps
 // buffers under the ring: many held at once (more than the pool keeps idle),
 // then given back, so that new mappings reuse the addresses of unmapped
 // registered ones, which must not be taken for them (the data would land in
 // the old pages).
 func TestURingFixedRecv(t *testing.T) {
-	l := uringListener(t, URingConfig{FixedRecv: true})
+	l := uringListener(t, URingConfig{})
 	cc, sc := dialPair(t, l)
 	uc := sc.(*URingConn)
 	if uc.bufs == nil {
-		t.Fatal("FixedRecv without a pool")
+		t.Fatal("an unplaced ring without a pool for its registered buffers")
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	send := func(msgs [][]byte) {
@@ -75,7 +75,7 @@ func TestURingFixedRecv(t *testing.T) {
 // buffer and still held by the server stays mapped and unchanged after its
 // connection and ring have gone, until it is released.
 func TestURingFixedRecvHeldAcrossClose(t *testing.T) {
-	l := uringListener(t, URingConfig{FixedRecv: true})
+	l := uringListener(t, URingConfig{})
 	cc, sc := dialPair(t, l)
 	uc := sc.(*URingConn)
 	big := randBytes(rand.New(rand.NewPCG(5, 6)), 2<<20)
@@ -112,7 +112,7 @@ func TestURingFixedRecvHeldAcrossClose(t *testing.T) {
 // the connection (the poll and read in flight are cancelled), and its
 // buffer goes back to the pool, which goes with the ring.
 func TestURingFixedRecvCutShort(t *testing.T) {
-	l := uringListener(t, URingConfig{FixedRecv: true})
+	l := uringListener(t, URingConfig{})
 	msg := frame(make([]byte, 1<<20))
 
 	cc, sc := dialPair(t, l)
@@ -153,4 +153,32 @@ func TestURingFixedRecvCutShort(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestURingUnplacedRegisteredPool: an unplaced ring has a pool of its own
+// for its registered buffers, bound to no node (so reported as no node
+// memory of the connection), and large messages come from it.
+func TestURingUnplacedRegisteredPool(t *testing.T) {
+	l := uringListener(t, URingConfig{})
+	cc, sc := dialPair(t, l)
+	uc := sc.(*URingConn)
+	if uc.bufs == nil || uc.bufs.Node() != numa.Unknown || uc.NUMANode() != numa.Unknown {
+		t.Fatalf("unplaced ring: pool %v, node %d", uc.bufs != nil, uc.NUMANode())
+	}
+	big := randBytes(rand.New(rand.NewPCG(7, 8)), 1<<20)
+	go cc.Write(frame(big))
+	m, err := sc.ReadMessage()
+	if err != nil || !bytes.Equal(m, big) {
+		t.Fatalf("message: %v", err)
+	}
+	if a, ok := allocated(numa.Addr(m)); !ok || a.Node != numa.Unknown || !uc.bufs.Owns(m) {
+		t.Fatalf("message not from the ring's unbound pool (%+v %v)", a, ok)
+	}
+	if nm := uc.NodeMemory(); nm != nil {
+		t.Errorf("NodeMemory of an unplaced connection: %+v", nm)
+	}
+	if msgs, _ := l.FixedRecvStats(); msgs != 1 {
+		t.Errorf("%d messages by READ_FIXED, want 1", msgs)
+	}
+	uc.Release(m)
 }

@@ -120,9 +120,8 @@ func (l *URingListener) Accept() (transport.Conn, error) {
 // by SendFile (zero copy), for metrics.
 func (l *URingListener) SplicedBytes() uint64 { return l.pool.spliced.Load() }
 
-// FixedRecvStats reports, under URingConfig.FixedRecv, the messages received
-// into registered buffers and the READ_FIXED completions that took (one per
-// message when the kernel waits for the whole of it).
+// FixedRecvStats reports the messages received into registered buffers
+// and the READ_FIXED completions that took (about one per MiB).
 func (l *URingListener) FixedRecvStats() (msgs, reads uint64) {
 	return l.pool.fixedMsgs.Load(), l.pool.fixedReads.Load()
 }

@@ -53,7 +53,7 @@ type ringLoop struct {
 	// no request is left (or are leaked if it cannot).
 	failing bool
 	orphans [][]byte
-	// fixed: the registered buffers (URingConfig.FixedRecv); nil when off.
+	// fixed: the registered buffers; nil under URingConfig.NoFixedRecv.
 	fixed *fixedTable
 }
 
@@ -81,6 +81,7 @@ type fixedTable struct {
 	// Loop goroutine only.
 	free []uint16
 	off  bool // the table could not be registered: RECV as without
+	full int  // a buffer this large did not fit under RLIMIT_MEMLOCK; 0: none
 }
 
 // forget is the pool's OnUnmap: b's slot must not serve another mapping.
@@ -108,6 +109,7 @@ func (f *fixedTable) clear() {
 			continue // leave the slot out rather than reuse it blind
 		}
 		f.free = append(f.free, s)
+		f.full = 0 // pinned memory was let go: try again
 	}
 }
 
@@ -130,10 +132,17 @@ func (f *fixedTable) slotOf(m []byte) (uint16, bool) {
 		return 0, false
 	}
 	s = f.free[len(f.free)-1]
+	if f.full > 0 && cap(m) >= f.full {
+		return 0, false // as large as one that did not fit: do not pin it in vain
+	}
 	if err := f.l.r.UpdateBuffers(int(s), [][]byte{m[:cap(m)]}); err != nil {
 		// ENOMEM: over RLIMIT_MEMLOCK, which registered pages count
-		// against without CAP_IPC_LOCK; the next buffer may still fit.
-		if !errors.Is(err, unix.ENOMEM) {
+		// against without CAP_IPC_LOCK (the kernel pins the pages before
+		// it finds out): no buffer this large is tried again until a
+		// registered one is let go; a smaller one may still fit.
+		if errors.Is(err, unix.ENOMEM) {
+			f.full = cap(m)
+		} else {
 			f.off = true
 		}
 		return 0, false
@@ -181,7 +190,7 @@ func userData(id uint32, kind, idx int) uint64 {
 type ringPool struct {
 	cfg     URingConfig
 	spliced atomic.Uint64 // file bytes sent by SendFile
-	// FixedRecv: messages received into registered buffers, and the
+	// Messages received into registered buffers, and the
 	// READ_FIXED completions it took.
 	fixedMsgs, fixedReads atomic.Uint64
 	mu                    sync.Mutex
@@ -260,7 +269,7 @@ func (l *ringLoop) run(ready chan<- error) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	pcfg := numa.PoolConfig{MinSize: stageSize, MaxSize: MaxFrame + 1}
-	if l.pool.cfg.FixedRecv {
+	if !l.pool.cfg.NoFixedRecv {
 		l.fixed = &fixedTable{l: l, slot: make(map[uintptr]uint16)}
 		pcfg.OnUnmap = l.fixed.forget
 	}

@@ -180,9 +180,10 @@ func TestURingPlacedBuffers(t *testing.T) {
 	}
 }
 
-// TestURingUnplacedBuffersOnHeap: without placement nothing is mapped.
+// TestURingUnplacedBuffersOnHeap: without placement and without registered
+// receive buffers (NoFixedRecv) nothing is mapped.
 func TestURingUnplacedBuffersOnHeap(t *testing.T) {
-	l := uringListener(t, URingConfig{})
+	l := uringListener(t, URingConfig{NoFixedRecv: true})
 	cc, sc := dialPair(t, l)
 	if uc := sc.(*URingConn); uc.bufs != nil || uc.NUMANode() != numa.Unknown {
 		t.Fatalf("unplaced connection has a pool (node %d)", uc.NUMANode())

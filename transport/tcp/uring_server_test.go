@@ -39,11 +39,11 @@ var transports = []struct {
 	cfg  *tcp.URingConfig // nil: netpoller
 }{
 	{"netpoll", nil},
-	{"uring", &tcp.URingConfig{}},
+	{"uring", &tcp.URingConfig{}}, // registered receive buffers (READ_FIXED)
 	{"uring-shared", &tcp.URingConfig{Rings: 1}},
 	{"uring-placed", &tcp.URingConfig{Placement: placeOnFirstNode()}},
-	// Large messages by READ_FIXED into registered node-pool buffers.
-	{"uring-fixed", &tcp.URingConfig{FixedRecv: true, Placement: placeOnFirstNode()}},
+	// Large messages by RECV into pooled buffers instead.
+	{"uring-recv", &tcp.URingConfig{NoFixedRecv: true}},
 }
 
 // placeOnFirstNode places every connection on this machine's first node
@@ -181,7 +181,7 @@ func TestServerOverTransports(t *testing.T) {
 				if err != nil || !bytes.Equal(onDisk, data) {
 					t.Fatalf("on disk: %d bytes, differ, %v", len(onDisk), err)
 				}
-				if tr.cfg != nil && tr.cfg.FixedRecv {
+				if tr.cfg != nil && !tr.cfg.NoFixedRecv {
 					if msgs, _ := sv.ul.FixedRecvStats(); msgs == 0 {
 						t.Error("no WRITE received into a registered buffer")
 					}

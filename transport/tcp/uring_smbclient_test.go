@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -114,16 +115,27 @@ func BenchmarkSMBClientReadParallel(b *testing.B) {
 }
 
 // BenchmarkSMBClientWrite: smbclient put of a 512 MiB file from /dev/shm to
-// the real server, over the netpoller, io_uring (the receive path: RECV with
-// MSG_WAITALL into pooled buffers) and io_uring with FixedRecv (READ_FIXED
-// into registered ones), back to back in each iteration.
+// the real server, over the netpoller, io_uring with NoFixedRecv (the
+// receive path: RECV with MSG_WAITALL into pooled buffers) and io_uring as
+// by default (READ_FIXED into registered ones), back to back in each
+// iteration.
 func BenchmarkSMBClientWrite(b *testing.B) {
 	const size = 512 << 20
-	variants := []smbVariant{{"netpoll", nil}, {"uring", &tcp.URingConfig{}}, {"uring-fixed", &tcp.URingConfig{FixedRecv: true}}}
+	variants := []smbVariant{{"netpoll", nil}, {"uring-recv", &tcp.URingConfig{NoFixedRecv: true}}, {"uring-fixed", &tcp.URingConfig{}}}
 	if os.Getenv("SMB3D_BENCH_FIXED_PARTIAL") != "" {
 		// READ_FIXED at each burst rather than once per message.
-		partial := tcp.FixedPartial(tcp.URingConfig{FixedRecv: true})
+		partial := tcp.FixedPartial(tcp.URingConfig{})
 		variants = append(variants, smbVariant{"uring-fixed-partial", &partial})
+	}
+	if v := os.Getenv("SMB3D_BENCH_FIXED_LOWAT"); v != "" {
+		// READ_FIXED once this many bytes (at most) are in instead of
+		// 1 MiB; -1: once the whole message is.
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			b.Fatal(err)
+		}
+		capped := tcp.FixedLowat(tcp.URingConfig{}, n)
+		variants = append(variants, smbVariant{fmt.Sprintf("uring-fixed-lowat%d", n), &capped})
 	}
 	src, err := os.CreateTemp("/dev/shm", "smb3d-put")
 	if err != nil {
@@ -157,7 +169,7 @@ func BenchmarkSMBClientWrite(b *testing.B) {
 		}
 	}
 	for i, v := range variants {
-		if v.cfg != nil && v.cfg.FixedRecv {
+		if v.cfg != nil && !v.cfg.NoFixedRecv {
 			msgs, reads := svs[i].ul.FixedRecvStats()
 			if msgs == 0 {
 				b.Fatalf("%s: no message received into a registered buffer", v.name)

@@ -97,7 +97,7 @@ func randBytes(r *rand.Rand, n int) []byte {
 // one write) and checks that ReadMessage returns each whole message, and that
 // WriteMessage of several buffers arrives as one framed message.
 func TestURingFragmented(t *testing.T) {
-	for _, cfg := range []URingConfig{{}, {Rings: 1}, {NoDirectSend: true}, {FixedRecv: true}} {
+	for _, cfg := range []URingConfig{{}, {Rings: 1}, {NoDirectSend: true}, {NoFixedRecv: true}} {
 		l := uringListener(t, cfg)
 		cc, sc := dialPair(t, l)
 		rng := rand.New(rand.NewPCG(1, 2))

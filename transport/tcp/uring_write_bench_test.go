@@ -29,7 +29,8 @@ import (
 //   - fixed: READ_FIXED from the socket into a registered buffer until the
 //     payload is whole, then WRITE_FIXED to the file;
 //   - fixed-lowat: the same with SO_RCVLOWAT raised to what the payload
-//     lacks (URingConfig.FixedRecv also links a POLL_ADD before the read);
+//     lacks (the transport also links a POLL_ADD before the read, and caps
+//     the mark at 1 MiB);
 //   - splice: SPLICE socket -> pipe, then SPLICE pipe -> file, per piece.
 //
 // Measured (2 cores, kernel 6.18; medians of 5; MB/s and process CPU-s/GB), at load 4.2-4.9
