@@ -8,8 +8,14 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"smb3d/numa"
 	"smb3d/transport"
@@ -181,4 +187,68 @@ func TestURingUnplacedRegisteredPool(t *testing.T) {
 		t.Errorf("%d messages by READ_FIXED, want 1", msgs)
 	}
 	uc.Release(m)
+}
+
+const memlockChild = "SMB3D_MEMLOCK_CHILD"
+
+// TestURingFixedRecvMemlock: without CAP_IPC_LOCK, registered pages count
+// against RLIMIT_MEMLOCK. Under a 6 MiB limit an 8 MiB message's buffer
+// cannot be registered: it is received by RECV, exact, and the next one as
+// large is not tried (the kernel would pin its pages in vain); a 1 MiB one
+// still is registered. Runs itself again under prlimit and setpriv, as
+// root.
+func TestURingFixedRecvMemlock(t *testing.T) {
+	if os.Getenv(memlockChild) == "" {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root to drop CAP_IPC_LOCK for the child")
+		}
+		prl, err1 := exec.LookPath("prlimit")
+		spv, err2 := exec.LookPath("setpriv")
+		if err1 != nil || err2 != nil {
+			t.Skip("needs prlimit and setpriv (util-linux)")
+		}
+		cmd := exec.Command(prl, "--memlock=6291456:6291456", spv, "--bounding-set=-ipc_lock", "--inh-caps=-ipc_lock",
+			os.Args[0], "-test.run=^TestURingFixedRecvMemlock$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), memlockChild+"=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+		if !bytes.Contains(out, []byte("--- PASS: TestURingFixedRecvMemlock")) {
+			t.Fatalf("child did not pass:\n%s", out)
+		}
+		t.Logf("child:\n%s", out)
+		return
+	}
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			eff, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil || eff&(1<<unix.CAP_IPC_LOCK) != 0 {
+				t.Fatalf("child still has CAP_IPC_LOCK (CapEff %s)", v)
+			}
+		}
+	}
+	l := uringListener(t, URingConfig{})
+	cc, sc := dialPair(t, l)
+	rng := rand.New(rand.NewPCG(9, 10))
+	for i, n := range []int{8 << 20, 8 << 20, 1 << 20} {
+		want := randBytes(rng, n)
+		go cc.Write(frame(want))
+		m, err := sc.ReadMessage()
+		if err != nil || !bytes.Equal(m, want) {
+			t.Fatalf("message %d (%d bytes): %v", i, n, err)
+		}
+		// Held, so that each takes a buffer of its own.
+		defer sc.(transport.Releaser).Release(m)
+	}
+	if msgs, reads := l.FixedRecvStats(); msgs != 1 {
+		t.Fatalf("%d messages by READ_FIXED (%d reads), want only the 1 MiB one", msgs, reads)
+	}
+	if n := l.pool.fixedRefused.Load(); n != 1 {
+		t.Fatalf("%d registrations refused, want 1 (the second 8 MiB buffer is not tried)", n)
+	}
 }

@@ -141,6 +141,7 @@ func (f *fixedTable) slotOf(m []byte) (uint16, bool) {
 		// it finds out): no buffer this large is tried again until a
 		// registered one is let go; a smaller one may still fit.
 		if errors.Is(err, unix.ENOMEM) {
+			f.l.pool.fixedRefused.Add(1)
 			f.full = cap(m)
 		} else {
 			f.off = true
@@ -193,6 +194,7 @@ type ringPool struct {
 	// Messages received into registered buffers, and the
 	// READ_FIXED completions it took.
 	fixedMsgs, fixedReads atomic.Uint64
+	fixedRefused          atomic.Uint64 // registrations refused over RLIMIT_MEMLOCK
 	mu                    sync.Mutex
 	loops                 []*ringLoop
 }
