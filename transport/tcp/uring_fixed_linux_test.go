@@ -211,6 +211,10 @@ func TestURingFixedRecvMemlock(t *testing.T) {
 			os.Args[0], "-test.run=^TestURingFixedRecvMemlock$", "-test.count=1", "-test.v")
 		cmd.Env = append(os.Environ(), memlockChild+"=1")
 		out, err := cmd.CombinedOutput()
+		if err != nil && (bytes.HasPrefix(out, []byte("setpriv:")) || bytes.HasPrefix(out, []byte("prlimit:"))) {
+			// A container without CAP_SETPCAP, say: the tools, not smb3d.
+			t.Skipf("cannot drop CAP_IPC_LOCK or set the limit here: %s", out)
+		}
 		if err != nil {
 			t.Fatalf("child: %v\n%s", err, out)
 		}
