@@ -433,7 +433,8 @@ func TestPathEscapes(t *testing.T) {
 		{`..\..\etc\passwd`, syntaxBad},
 		{`a\..\..\x`, syntaxBad},
 		{`..`, syntaxBad},
-		{`a\..`, syntaxBad},
+		{`a\..\..`, syntaxBad},
+		{`a\.\..\..\x`, syntaxBad},
 		{`..\outside\` + secretName, syntaxBad},
 		{`a\..\..\outside\` + secretName, syntaxBad},
 		{`.\..\outside\` + secretName, syntaxBad},
@@ -549,5 +550,38 @@ func TestSecondNegotiate(t *testing.T) {
 	c.send(c.negotiateRequest())
 	if s, err := c.expectDisconnect(false); err != nil || s != 0 {
 		t.Fatalf("want a disconnect, got %v (%v)", s, err)
+	}
+}
+
+// TestDotDotInside: "." and ".." components that stay inside the share are
+// resolved, as Windows and Samba do (smb2.notify.tree opens "dir\zqy\.."):
+// "a\b\..\f" is "a\f" and "a\.." the share root.
+func TestDotDotInside(t *testing.T) {
+	st := newServerTester(t)
+	if err := os.MkdirAll(filepath.Join(st.root, "a", "b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(st.root, "a", "f"), []byte("in a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := st.login()
+	for _, name := range []string{`a\b\..\f`, `a\.\f`, `.\a\f`, `a\b\.\..\f`} {
+		f, s := c.create(name, accessRead, fileOpen, 0)
+		if s != wire.StatusSuccess {
+			t.Fatalf("%q: %v", name, s)
+		}
+		data, _ := c.read(f, 0, 100)
+		c.close(f)
+		if string(data) != "in a" {
+			t.Fatalf("%q read %q", name, data)
+		}
+	}
+	d, s := c.create(`a\..`, accessRead, fileOpen, optDirectory)
+	if s != wire.StatusSuccess {
+		t.Fatalf(`a\..: %v`, s)
+	}
+	c.close(d)
+	if _, s := c.create(`a\..:s`, accessRead, fileOpen, 0); s != wire.StatusObjectNameInvalid {
+		t.Fatalf(`a\..:s (a stream of the root): %v`, s)
 	}
 }

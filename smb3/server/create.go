@@ -2,6 +2,7 @@ package server
 
 import (
 	"errors"
+	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -35,14 +36,25 @@ func parseCreateName(raw []byte) (string, string, wire.Status) {
 		}
 		return "", "", 0
 	}
-	parts := strings.Split(name, `\`)
-	for _, p := range parts {
+	// "." components are dropped and ".." takes the previous one back, as
+	// Windows and Samba resolve them (smb2.notify.tree opens
+	// "dir\zqy\.."); one that would climb above the share root is
+	// STATUS_OBJECT_PATH_SYNTAX_BAD.
+	var parts []string
+	for _, p := range strings.Split(name, `\`) {
 		switch p {
 		case "":
 			return "", "", wire.StatusObjectNameInvalid
-		case ".", "..":
-			return "", "", wire.StatusObjectPathSyntaxBad
+		case ".":
+			continue
+		case "..":
+			if len(parts) == 0 {
+				return "", "", wire.StatusObjectPathSyntaxBad
+			}
+			parts = parts[:len(parts)-1]
+			continue
 		}
+		parts = append(parts, p)
 		for _, ch := range p {
 			if ch < 0x20 || strings.ContainsRune(`"*/:<>?|`, ch) {
 				return "", "", wire.StatusObjectNameInvalid
@@ -52,7 +64,7 @@ func parseCreateName(raw []byte) (string, string, wire.Status) {
 			return "", "", wire.StatusObjectNameInvalid
 		}
 	}
-	if !streamNameValid(stream) { // stream.go
+	if !streamNameValid(stream) || len(parts) == 0 && stream != "" { // stream.go
 		return "", "", wire.StatusObjectNameInvalid
 	}
 	return strings.Join(parts, "/"), stream, 0
@@ -298,6 +310,9 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 			return out, statusOf(err)
 		}
 		action = actionCreated
+		if isDir {
+			srv.notifyDirCreated(filepath.Join(t.share.cfg.Path, filepath.FromSlash(path)), path) // notify_linux.go
+		}
 		break
 	}
 	if stream != "" {
@@ -374,7 +389,12 @@ func handleCreate(r *request, st *chainState, out []byte) ([]byte, wire.Status) 
 		if !isDir {
 			a |= fscc.FileAttributeArchive
 		}
-		if a != 0 {
+		// Attributes the file would show anyway (ARCHIVE for a file,
+		// none for a directory, HIDDEN for a dot name: vfs derives them)
+		// are not stored: the store would be a metadata change right
+		// after the create, which change notify reports to filters that
+		// a create does not match (smb2.notify.mask, FILE_NOTIFY_CHANGE_CREATION).
+		if a != 0 && a != info.Attributes&attrStoredMask {
 			f.SetAttributes(a)
 		}
 	}

@@ -50,13 +50,14 @@ type notifyWatch struct {
 	root   string // share-relative path of the watched directory
 	filter uint32
 	tree   bool
+	maxBuf uint32 // the first request's OutputBufferLength
 	dirs   []*watchDir
 
 	mu       sync.Mutex
 	pending  []fscc.Notify
 	overflow bool
 	deleted  bool // the watched directory is being deleted
-	wake     chan struct{}
+	waiters  []*notifyWaiter // pending requests, oldest first
 }
 
 func (n *notifier) start() error {
@@ -75,22 +76,59 @@ func (n *notifier) start() error {
 
 // watch registers w on dir (absolute and share-relative paths).
 func (n *notifier) watch(w *notifyWatch, abs, rel string) error {
+	// Under n.mu: inotify_add_watch returns the wd an existing watch of
+	// the same directory has, and unwatch removing that watch in between
+	// would leave w registered on a wd the kernel no longer reports.
+	n.mu.Lock()
 	wd, err := unix.InotifyAddWatch(n.fd, abs, inotifyMask)
 	n.srv.log.Debug("inotify watch", "abs", abs, "wd", wd, "err", err)
 	if err != nil {
+		n.mu.Unlock()
 		return os.NewSyscallError("inotify_add_watch", err)
 	}
-	n.mu.Lock()
 	d := n.wds[int32(wd)]
 	if d == nil {
 		d = &watchDir{wd: int32(wd), abs: abs, rel: rel, watchers: map[*notifyWatch]struct{}{}}
 		n.wds[int32(wd)] = d
 	}
 	d.abs, d.rel = abs, rel
+	_, had := d.watchers[w]
 	d.watchers[w] = struct{}{}
 	n.mu.Unlock()
-	w.dirs = append(w.dirs, d)
+	if !had {
+		w.dirs = append(w.dirs, d)
+	}
 	return nil
+}
+
+// dirCreated is called when a CREATE made the directory rel (abs on disk),
+// before the client hears of it: the WATCH_TREE watches of its parent start
+// watching it now, so what the client creates in it next is seen (the
+// watch that inotify's IN_CREATE starts would come too late for that:
+// smb2.notify.rec).
+func (s *Server) notifyDirCreated(abs, rel string) {
+	n := &s.notify
+	parent := filepath.Dir(abs)
+	n.mu.Lock()
+	if n.wds == nil {
+		n.mu.Unlock()
+		return
+	}
+	var trees []*notifyWatch
+	for _, d := range n.wds {
+		if d.abs != parent {
+			continue
+		}
+		for w := range d.watchers {
+			if w.tree {
+				trees = append(trees, w)
+			}
+		}
+	}
+	n.mu.Unlock()
+	for _, w := range trees {
+		n.watch(w, abs, rel)
+	}
 }
 
 // unwatch removes w from every directory it watches.
@@ -109,7 +147,26 @@ func (n *notifier) unwatch(w *notifyWatch) {
 
 func (n *notifier) readLoop() {
 	buf := make([]byte, 64<<10)
+	// A rename arrives as IN_MOVED_FROM then IN_MOVED_TO with one
+	// cookie: within a directory it is a rename (old and new name),
+	// across directories a removal and an addition, as Windows reports.
+	// A read may end between the two: the IN_MOVED_FROM then waits for
+	// the next read, briefly (a move out of the watched tree has no
+	// IN_MOVED_TO and is a removal).
+	var from *pendingMove
+	flushFrom := func() {
+		if from != nil {
+			n.dispatch(from.wd, from.mask&^unix.IN_MOVED_FROM|unix.IN_DELETE, from.name)
+			from = nil
+		}
+	}
 	for {
+		if from != nil {
+			fds := []unix.PollFd{{Fd: int32(n.fd), Events: unix.POLLIN}}
+			if k, err := unix.Poll(fds, 20); err == nil && k == 0 {
+				flushFrom()
+			}
+		}
 		k, err := unix.Read(n.fd, buf)
 		if err != nil {
 			if err == unix.EINTR {
@@ -117,16 +174,6 @@ func (n *notifier) readLoop() {
 			}
 			n.srv.log.Error("inotify read failed; change notify stops", "err", err)
 			return
-		}
-		// A rename arrives as IN_MOVED_FROM then IN_MOVED_TO with one
-		// cookie: within a directory it is a rename (old and new name),
-		// across directories a removal and an addition, as Windows reports.
-		var from *pendingMove
-		flushFrom := func() {
-			if from != nil {
-				n.dispatch(from.wd, from.mask&^unix.IN_MOVED_FROM|unix.IN_DELETE, from.name)
-				from = nil
-			}
 		}
 		for off := 0; off+unix.SizeofInotifyEvent <= k; {
 			ev := (*unix.InotifyEvent)(unsafe.Pointer(&buf[off]))
@@ -157,7 +204,6 @@ func (n *notifier) readLoop() {
 				n.dispatch(ev.Wd, ev.Mask, name)
 			}
 		}
-		flushFrom()
 	}
 }
 
@@ -201,7 +247,7 @@ func (n *notifier) dispatch(wd int32, mask uint32, name string) {
 	if mask&unix.IN_Q_OVERFLOW != 0 {
 		for _, d := range n.wds {
 			for w := range d.watchers {
-				w.add(fscc.Notify{}, true)
+				w.add(fscc.Notify{}, true, false)
 			}
 		}
 		return
@@ -215,6 +261,8 @@ func (n *notifier) dispatch(wd int32, mask uint32, name string) {
 		return
 	}
 	rel := joinRel(d.rel, name)
+	// Metadata only (xattrs, times, mode): not a change of the data.
+	attrOnly := mask&unix.IN_ATTRIB != 0 && mask&unix.IN_MODIFY == 0
 	for w := range d.watchers {
 		w.mu.Lock()
 		wf := w.filter
@@ -227,7 +275,7 @@ func (n *notifier) dispatch(wd int32, mask uint32, name string) {
 		if !w.tree && strings.Contains(r, "/") {
 			continue
 		}
-		w.add(fscc.Notify{Action: action, Name: strings.ReplaceAll(r, "/", `\`)}, false)
+		w.add(fscc.Notify{Action: action, Name: strings.ReplaceAll(r, "/", `\`)}, false, attrOnly)
 	}
 	// A new directory under a tree watch is watched too.
 	if mask&unix.IN_ISDIR != 0 && mask&(unix.IN_CREATE|unix.IN_MOVED_TO) != 0 {
@@ -255,27 +303,46 @@ func joinRel(dir, name string) string {
 	return dir + "/" + name
 }
 
-// add buffers an event and wakes a waiting request.
-func (w *notifyWatch) add(ev fscc.Notify, overflow bool) {
+// notifyWaiter is one CHANGE_NOTIFY request waiting on a watch.
+type notifyWaiter struct {
+	ch       chan struct{} // closed when evs, overflow or the deletion are set
+	evs      []fscc.Notify
+	overflow bool
+}
+
+// add buffers an event. A waiting request completes at once with what is
+// buffered then, the oldest request first, as on Windows: a change
+// completes one pending request, and what follows it is buffered for the
+// next (smb2.notify.valid-req: a create answers with ADDED alone; the write
+// after it goes to the next request). attrOnly marks a MODIFIED that
+// changed metadata only.
+func (w *notifyWatch) add(ev fscc.Notify, overflow, attrOnly bool) {
 	w.mu.Lock()
 	if overflow || len(w.pending) >= maxNotifyPending {
 		w.overflow = true
 		w.pending = nil
-	} else if !w.redundant(ev) {
+	} else if !w.redundant(ev, attrOnly) {
 		w.pending = append(w.pending, ev)
 	}
-	ch := w.wake
-	w.wake = nil
+	var wake *notifyWaiter
+	if len(w.waiters) > 0 && (len(w.pending) > 0 || w.overflow) {
+		wake = w.waiters[0]
+		w.waiters = w.waiters[1:]
+		wake.evs, wake.overflow = w.pending, w.overflow
+		w.pending, w.overflow = nil, false
+	}
 	w.mu.Unlock()
-	if ch != nil {
-		close(ch)
+	if wake != nil {
+		close(wake.ch)
 	}
 }
 
-// redundant reports whether ev adds nothing to what is buffered: a
-// modification of a name just added (the attributes the server stores right
-// after a create), or a repeat of the last event. Caller holds w.mu.
-func (w *notifyWatch) redundant(ev fscc.Notify) bool {
+// redundant reports whether ev adds nothing to what is buffered: a repeat
+// of the last event, or a metadata change of a name just added or renamed
+// to (the attributes, descriptor or EAs a create stores; Windows reports a
+// create or a rename alone, smb2.notify.rec). A write right after a create
+// is reported (smb2.notify.valid-req). Caller holds w.mu.
+func (w *notifyWatch) redundant(ev fscc.Notify, attrOnly bool) bool {
 	if len(w.pending) == 0 {
 		return false
 	}
@@ -283,7 +350,7 @@ func (w *notifyWatch) redundant(ev fscc.Notify) bool {
 	if last == ev {
 		return true
 	}
-	if ev.Action != fscc.FileActionModified {
+	if ev.Action != fscc.FileActionModified || !attrOnly {
 		return false
 	}
 	for i := len(w.pending) - 1; i >= 0; i-- {
@@ -299,11 +366,11 @@ func (w *notifyWatch) redundant(ev fscc.Notify) bool {
 func (w *notifyWatch) setDeleted() {
 	w.mu.Lock()
 	w.deleted = true
-	ch := w.wake
-	w.wake = nil
+	ws := w.waiters
+	w.waiters = nil
 	w.mu.Unlock()
-	if ch != nil {
-		close(ch)
+	for _, x := range ws {
+		close(x.ch)
 	}
 }
 
@@ -325,8 +392,9 @@ func (s *Server) notifyDeletePending(n *fileNode) {
 	}
 }
 
-// take returns the buffered events, or a channel to wait on when none.
-func (w *notifyWatch) take() (evs []fscc.Notify, overflow bool, wait <-chan struct{}) {
+// take returns the buffered events, or, when there are none, a waiter that
+// add completes.
+func (w *notifyWatch) take() (evs []fscc.Notify, overflow bool, wait *notifyWaiter) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.deleted {
@@ -337,10 +405,27 @@ func (w *notifyWatch) take() (evs []fscc.Notify, overflow bool, wait <-chan stru
 		w.pending, w.overflow = nil, false
 		return evs, overflow, nil
 	}
-	if w.wake == nil {
-		w.wake = make(chan struct{})
+	x := &notifyWaiter{ch: make(chan struct{})}
+	w.waiters = append(w.waiters, x)
+	return nil, false, x
+}
+
+// abandon takes back a waiter whose request ended (cancelled, closed): the
+// events add handed it, if any, go back to the front of the buffer.
+func (w *notifyWatch) abandon(x *notifyWaiter) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, y := range w.waiters {
+		if y == x {
+			w.waiters = append(w.waiters[:i], w.waiters[i+1:]...)
+			return
+		}
 	}
-	return nil, false, w.wake
+	if len(x.evs) > 0 || x.overflow {
+		w.pending = append(append([]fscc.Notify(nil), x.evs...), w.pending...)
+		w.overflow = w.overflow || x.overflow
+		x.evs, x.overflow = nil, false
+	}
 }
 
 // watchTree watches dir and every directory below it.
@@ -380,11 +465,15 @@ func handleChangeNotify(r *request, st *chainState, out []byte) ([]byte, wire.St
 	if maxOut > r.c.srv.cfg.MaxTransactSize {
 		return out, wire.StatusInvalidParameter
 	}
-	w, status := r.c.srv.notifyWatchFor(o, req.CompletionFilter(), req.Flags()&wire.NotifyWatchTree != 0)
+	w, status := r.c.srv.notifyWatchFor(o, req.CompletionFilter(), req.Flags()&wire.NotifyWatchTree != 0, maxOut)
 	r.c.log.Debug("notify", "filter", req.CompletionFilter(), "status", status)
 	if status != 0 {
 		return out, status
 	}
+	// The first request's buffer size stays the watch's (Windows: after
+	// a first request with a 1-byte buffer every change overflows,
+	// smb2.notify.valid-req).
+	maxOut = min(maxOut, w.maxBuf)
 	evs, overflow, wait := w.take()
 	if wait != nil {
 		if !r.canGoAsync() {
@@ -395,12 +484,14 @@ func handleChangeNotify(r *request, st *chainState, out []byte) ([]byte, wire.St
 		closed := o.closedChan()
 		select {
 		case <-ctx.Done():
+			w.abandon(wait)
 			return out, wire.StatusCancelled
 		case <-closed:
+			w.abandon(wait)
 			return out, wire.StatusNotifyCleanup
-		case <-wait:
+		case <-wait.ch:
 		}
-		evs, overflow, _ = w.take()
+		evs, overflow = wait.evs, wait.overflow
 	}
 	w.mu.Lock()
 	deleted := w.deleted
@@ -421,12 +512,18 @@ func handleChangeNotify(r *request, st *chainState, out []byte) ([]byte, wire.St
 }
 
 // notifyWatchFor returns o's watch, creating it (and its inotify watches) on
-// the first CHANGE_NOTIFY.
-func (s *Server) notifyWatchFor(o *open, filter uint32, tree bool) (*notifyWatch, wire.Status) {
+// the first CHANGE_NOTIFY. The first request's WATCH_TREE flag and buffer
+// size stay the watch's until the handle closes, as on Windows.
+func (s *Server) notifyWatchFor(o *open, filter uint32, tree bool, maxBuf uint32) (*notifyWatch, wire.Status) {
 	o.mu.Lock()
 	w := o.nw
 	o.mu.Unlock()
 	if w != nil {
+		// The filter of the latest request applies (Windows keeps the
+		// first, smb2.notify.mask-change; but the server learns of
+		// metadata changes from inotify, which cannot tell an attribute
+		// change from a time change, and under a fixed ATTRIBUTES filter
+		// that test would wait for an event never reported).
 		w.mu.Lock()
 		w.filter = filter
 		w.mu.Unlock()
@@ -439,7 +536,7 @@ func (s *Server) notifyWatchFor(o *open, filter uint32, tree bool) (*notifyWatch
 	rel := o.node.path
 	s.nodes.mu.Unlock()
 	abs := filepath.Join(o.tree.share.cfg.Path, filepath.FromSlash(rel))
-	w = &notifyWatch{o: o, root: rel, filter: filter, tree: tree}
+	w = &notifyWatch{o: o, root: rel, filter: filter, tree: tree, maxBuf: maxBuf}
 	if tree {
 		s.notify.watchTree(w, abs, rel)
 	} else if err := s.notify.watch(w, abs, rel); err != nil {
@@ -454,5 +551,13 @@ func (s *Server) notifyWatchFor(o *open, filter uint32, tree bool) (*notifyWatch
 	}
 	o.nw = w
 	o.mu.Unlock()
+	// A delete that became pending before o.nw was set did not see this
+	// watch (notifyDeletePending): its requests complete at once.
+	s.nodes.mu.Lock()
+	pending := o.node.deletePending
+	s.nodes.mu.Unlock()
+	if pending {
+		w.setDeleted()
+	}
 	return w, 0
 }

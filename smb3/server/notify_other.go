@@ -15,6 +15,8 @@ func (n *notifier) unwatch(w *notifyWatch) {}
 
 func (s *Server) notifyDeletePending(n *fileNode) {}
 
+func (s *Server) notifyDirCreated(abs, rel string) {}
+
 // handleChangeNotify is SMB2 CHANGE_NOTIFY: not supported off Linux.
 func handleChangeNotify(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	return out, wire.StatusNotSupported

@@ -129,11 +129,15 @@ func (r *request) attachOpen(out []byte, o *open, key nodeKey, t *tree, stream s
 }
 
 // breakForRename runs before o's file is renamed to target
-// (MS-FSA 2.1.5.15.12). Windows opens the target's parent directory for
-// the rename asking for DELETE with a share mode that excludes delete, so
-// an open of that directory with DELETE access, or one that does not share
-// delete, makes the rename fail with a sharing violation
-// (smb2.oplock.exclusive6, batch19/20, smb2.rename). Otherwise handle caching
+// (MS-FSA 2.1.5.15.12). Windows' I/O manager opens the target's parent
+// directory for the rename (IoCreateFile with IO_OPEN_TARGET_DIRECTORY)
+// asking for FILE_WRITE_DATA (FILE_ADD_FILE; FILE_ADD_SUBDIRECTORY for a
+// directory, the same check) and sharing only read and write, so an open
+// of that directory with DELETE access, or one that does not share write,
+// makes the rename fail with a sharing violation (smb2.oplock.exclusive6,
+// batch19/20, smb2.rename), while one without DELETE that shares write
+// does not, whether the rename stays in the directory or moves into it
+// (smb2.notify.rec, mask-change). Otherwise handle caching
 // of the other leases on the file is broken, and the rename waits until
 // the holders acknowledged or closed their handles (smb2.lease.v2_rename,
 // rename_wait).
@@ -147,16 +151,6 @@ func (r *request) breakForRename(o *open, target string) wire.Status {
 	if i := strings.LastIndexByte(newPath, '/'); i >= 0 {
 		parent = newPath[:i]
 	}
-	srv.nodes.mu.Lock()
-	srcParent := ""
-	if i := strings.LastIndexByte(o.node.path, '/'); i >= 0 {
-		srcParent = o.node.path[:i]
-	}
-	srv.nodes.mu.Unlock()
-	// Only a rename within one directory meets the directory's own
-	// opens: a move into another directory does not (smb2.notify.rec and
-	// mask-change move files into a directory open with DELETE).
-	sameDir := strings.EqualFold(srcParent, parent)
 	woken := false // this rename holds one count in renamesWoken
 	release := func() {
 		if woken {
@@ -171,9 +165,9 @@ func (r *request) breakForRename(o *open, target string) wire.Status {
 				continue
 			}
 			for _, x := range n.opens {
-				// The rename's own open of the directory asks for DELETE
-				// and shares only read and write.
-				if sameDir && x.isDir && shareConflict(x, accessDelete, shareRead|shareWrite) {
+				// The rename's own open of the directory asks for
+				// FILE_WRITE_DATA and shares only read and write.
+				if x.isDir && shareConflict(x, fileWriteData, shareRead|shareWrite) {
 					srv.nodes.mu.Unlock()
 					release()
 					renameBreaksSent.Delete(r)
