@@ -56,7 +56,7 @@ type notifyWatch struct {
 	mu       sync.Mutex
 	pending  []fscc.Notify
 	overflow bool
-	deleted  bool // the watched directory is being deleted
+	deleted  bool            // the watched directory is being deleted
 	waiters  []*notifyWaiter // pending requests, oldest first
 }
 

@@ -70,7 +70,7 @@ func TestRenameParentShare(t *testing.T) {
 		}
 	}
 	c := st.login()
-	const fileAllNoDelete = 0x1ff // SEC_FILE_ALL: every file right, no DELETE
+	const fileAllNoDelete = 0x1ff                                          // SEC_FILE_ALL: every file right, no DELETE
 	d, s := c.createShare(`d`, fileAllNoDelete, 3, fileOpen, optDirectory) // share read|write
 	if s != wire.StatusSuccess {
 		t.Fatal(s)
