@@ -46,8 +46,10 @@ mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd -P)
 case $OUT in "$REPO"/*) ;; *) log "OUTDIR must be inside $REPO (the guest sees only the repository)"; exit 2;; esac
 
 KC=$("$HERE/prepare.sh" packages kernel smbdirect initramfs)
-BIN="$CACHE/run/bench-rdma-bin"
-rm -rf "$BIN"; mkdir -p "$BIN/lib"
+mkdir -p "$CACHE/run"
+BIN=$(mktemp -d "$CACHE/run/bench-rdma-bin.XXXXXX")   # per run: a concurrent run must not replace our binaries
+trap 'rm -rf "$BIN"' EXIT
+mkdir -p "$BIN/lib"
 cd "$REPO"
 CGO_ENABLED=1 go build -tags rdma -o "$BIN/smb3d" ./cmd/smb3d
 CGO_ENABLED=1 go build -tags rdma -o "$BIN/smb3bench" ./cmd/smb3bench
