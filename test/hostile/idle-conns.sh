@@ -5,11 +5,12 @@
 # Usage: test/hostile/idle-conns.sh [N]      (default 1000)
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/port.sh"   # free_port
 ROOT=$(cd "$HERE/../.." && pwd)
 N=${1:-1000}
 DIR=$(mktemp -d /tmp/smb3d-idle.XXXX)
 chmod 755 "$DIR"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 U=idleuser P=Idle.Pass.1
 PID=$("$ROOT/test/peers/smb3d.sh" --global "max connections = $((N + 64))" start "$DIR" "$PORT" "$U" "$P" | tail -1)
 trap '"$ROOT/test/peers/smb3d.sh" stop "$DIR" >/dev/null 2>&1; rm -rf "$DIR"' EXIT

@@ -24,6 +24,7 @@
 # Env:   SMB3D=path to the binary (default bin/smb3d, built if missing)
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/port.sh"   # free_port
 ROOT=$(cd "$HERE/../.." && pwd)
 KEEP=0; [ "${1:-}" = --keep ] && KEEP=1
 
@@ -40,8 +41,7 @@ T=$(mktemp -d /tmp/smb3d-krb.XXXXXX)
 chmod 755 "$T"
 (cd "$ROOT" && go build -o "$T/replay" ./test/kerberos/replay && go test -c -o "$T/auth.test" ./smb3/auth) ||
     { rm -rf "$T"; echo "FAIL  build test/kerberos/replay or smb3/auth's tests"; exit 1; }
-freeport() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-KDCPORT=$(freeport) PORT=$(freeport)
+KDCPORT=$(free_port) PORT=$(free_port)
 REALM=SMB3D.TEST HOST=server.smb3d.test
 KDCPID=""
 cleanup() {

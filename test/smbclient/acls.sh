@@ -11,6 +11,7 @@
 # own (127.x.y.z). Exit status 0 when all hold.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/port.sh"   # free_port
 ROOT=$(cd "$HERE/../.." && pwd)
 BIN=${SMB3D:-$ROOT/bin/smb3d}
 [ -x "$BIN" ] || { (cd "$ROOT" && go build -o bin/smb3d ./cmd/smb3d) || exit 1; BIN=$ROOT/bin/smb3d; }
@@ -19,7 +20,7 @@ if [ "$(id -u)" != 0 ]; then echo "skip  acls.sh: needs root (useradd, port 445)
 U1=smb3dacl1 U2=smb3dacl2 P1=Acl.Pass.1 P2=Acl.Pass.2
 DIR=$(mktemp -d /tmp/smb3d-acl.XXXX)
 chmod 755 "$DIR"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 ADDR=127.$((RANDOM % 200 + 20)).$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
 created=()
 cleanup() {

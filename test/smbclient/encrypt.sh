@@ -5,10 +5,11 @@
 # Starts its own smb3d on 127.0.0.1 (test/peers/smb3d.sh). Exit status 0 when all hold.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/port.sh"   # free_port
 ROOT=$(cd "$HERE/../.." && pwd)
 DIR=$(mktemp -d /tmp/smb3d-enc.XXXX)
 chmod 755 "$DIR"
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 U=encuser P=Enc.Pass.1
 mkdir -p "$DIR/secret"
 "$ROOT/test/peers/smb3d.sh" --global "[secret]" --global "path = $DIR/secret" --global "encrypt data = yes" \

@@ -13,6 +13,7 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/port.sh"   # free_port
 SERVER=smb3d TORTURE=1 TLIM=120 USERN=smbtest PASSW=Passw0rd.Test
 COMMENT="browse test share"
 usage() { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
@@ -43,10 +44,7 @@ case $SERVER in
     samba) PEER=$HERE/../peers/smbd.sh;;
     *) usage;;
 esac
-for _ in $(seq 1 50); do
-    PORT=$(( 20000 + RANDOM % 20000 ))
-    (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
-done
+PORT=$(free_port) || exit 3
 if ! "$PEER" --share-option "comment = $COMMENT" start "$WORK/server" "$PORT" "$USERN" "$PASSW" \
         >"$WORK/start.log" 2>&1; then
     echo "list-shares.sh: could not start $SERVER:" >&2; cat "$WORK/start.log" >&2; PEER=""; exit 3

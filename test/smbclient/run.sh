@@ -16,6 +16,7 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/port.sh"   # free_port
 SERVER="" HOST=127.0.0.1 PORT="" SHARE=share USERN=smbtest PASSW=Passw0rd.Test
 SIZE=64 MODES="sign plain" TLIM=120
 usage() { awk 'NR > 1 && /^#/ { print; next } NR > 1 { exit }' "$0" >&2; exit 2; }
@@ -52,10 +53,7 @@ case $SERVER in
     external) [ -n "$PORT" ] || usage;;
     smb3d|samba)
         [ "$SERVER" = samba ] && PEER=$HERE/../peers/smbd.sh || PEER=$HERE/../peers/smb3d.sh
-        for _ in $(seq 1 50); do
-            PORT=$(( 20000 + RANDOM % 20000 ))
-            (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null || break
-        done
+        PORT=$(free_port) || exit 3
         if ! "$PEER" start "$WORK/server" "$PORT" "$USERN" "$PASSW" >"$WORK/start.log" 2>&1; then
             echo "run.sh: could not start $SERVER:" >&2; cat "$WORK/start.log" >&2; PEER=""; exit 3
         fi

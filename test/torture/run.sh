@@ -44,6 +44,7 @@
 set -uo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/../lib/port.sh"   # free_port
 SERVER="" HOST=127.0.0.1 PORT="" SHARE=share USERN=smbtest PASSW=Passw0rd.Test
 USER2=0 KNOWN="" TLIM=300 RESUMES=2 DEADLINE=2700 TARGET="" XARGS="" OUT="" TSV="" COMPARE=0 KEEP=0 SETB=0 RECORD="" RETRY=1
 SUITES=()
@@ -110,15 +111,6 @@ trap 'exit 130' INT TERM
 # peer KIND: the start/stop script of a server kind.
 peer() { case $1 in samba) echo "$HERE/../peers/smbd.sh";; *) echo "$HERE/../peers/$1.sh";; esac; }
 
-# free_port: a loopback TCP port nobody listens on (the server binds it right after).
-free_port() {
-    local p
-    for _ in $(seq 1 50); do
-        p=$(( 20000 + RANDOM % 20000 ))
-        (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
-    done
-    return 1
-}
 
 # start_server KIND LABEL: start smb3d or samba under $OUT/LABEL; sets S_PORT and S_CONF.
 start_server() {
