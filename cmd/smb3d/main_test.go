@@ -16,6 +16,7 @@ import (
 	"github.com/hirochachacha/go-smb2"
 
 	"smb3d/smb3/auth"
+	"smb3d/test/testport"
 )
 
 func TestParseConfigErrorsNameTheLine(t *testing.T) {
@@ -85,12 +86,11 @@ func TestUserSubcommands(t *testing.T) {
 }
 
 func freePort(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := testport.Free()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", p)
 }
 
 // TestRunStatusMetricsReload starts the real server with a control socket

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"smb3d/test/testport"
 )
 
 // env is the server the tests talk to, fixed by TestMain.
@@ -170,7 +171,7 @@ func startServer(tmp, bin, tcpTransport string) (*serverProc, error) {
 		return nil, fmt.Errorf("smb3d user add: %v\n%s", err, out)
 	}
 
-	port, err := freePort()
+	port, err := testport.Free()
 	if err != nil {
 		return nil, err
 	}
@@ -255,16 +256,6 @@ func (s *serverProc) stop() {
 		s.cmd.Process.Kill()
 		<-s.done
 	}
-}
-
-// freePort asks the kernel for an unused loopback port.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // logBuffer keeps the server's stderr lines (the last 10,000) for failure reports.
