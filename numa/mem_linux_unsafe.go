@@ -21,8 +21,10 @@ type nodeMask [maxNodes / 64]uint64
 // mbind(MPOL_BIND) to node, and faults every page in so the pages are
 // placed now (a later fault could not go elsewhere either: MPOL_BIND).
 // node == Unknown maps memory under the default policy (local to the thread
-// that touches it). The slice has length size and a capacity of whole
-// pages; give it (or any reslice of it with the same end) back to Free.
+// that touches it), not faulted in: pages a buffer never uses (an idle
+// connection's staging buffer) cost no memory. The slice has length size
+// and a capacity of whole pages; give it (or any reslice of it with the
+// same end) back to Free.
 func Alloc(size, node int) ([]byte, error) {
 	if size <= 0 {
 		return nil, fmt.Errorf("numa: alloc %d bytes: size must be positive", size)
@@ -44,8 +46,10 @@ func Alloc(size, node int) ([]byte, error) {
 			return nil, fmt.Errorf("numa: alloc %d bytes on node %d: %w", n, node, err)
 		}
 	}
-	for i := 0; i < n; i += page {
-		b[i] = 0 // fault in under the policy
+	if node != Unknown {
+		for i := 0; i < n; i += page {
+			b[i] = 0 // fault in under the policy
+		}
 	}
 	track(Addr(b), n, node)
 	return b[:size], nil
