@@ -82,22 +82,32 @@ func dirClassHasShortName(class uint8) bool {
 	return false
 }
 
+// lookupListableDir finds the directory open that QUERY_DIRECTORY and
+// CHANGE_NOTIFY act on: INVALID_PARAMETER for a file, ACCESS_DENIED without
+// FILE_LIST_DIRECTORY (MS-SMB2 3.3.5.18: "If Open.GrantedAccess does not
+// include FILE_LIST_DIRECTORY, the server MUST fail the request with
+// STATUS_ACCESS_DENIED"; 3.3.5.19 likewise).
+func (r *request) lookupListableDir(st *chainState, fid wire.FileID) (*open, wire.Status) {
+	o, status := r.lookupOpen(st, fid)
+	if status != 0 {
+		return nil, status
+	}
+	if !o.isDir {
+		return nil, wire.StatusInvalidParameter
+	}
+	if o.access&fileReadData == 0 {
+		return nil, wire.StatusAccessDenied
+	}
+	return o, 0
+}
+
 // handleQueryDirectory is SMB2 QUERY_DIRECTORY (MS-SMB2 3.3.5.18, MS-FSA
 // 2.1.5.6.3).
 func handleQueryDirectory(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	req := wire.QueryDirectoryRequest(r.msg)
-	o, status := r.lookupOpen(st, req.FileID())
+	o, status := r.lookupListableDir(st, req.FileID())
 	if status != 0 {
 		return out, status
-	}
-	if !o.isDir {
-		return out, wire.StatusInvalidParameter
-	}
-	// MS-SMB2 3.3.5.18: "If Open.GrantedAccess does not include
-	// FILE_LIST_DIRECTORY, the server MUST fail the request with
-	// STATUS_ACCESS_DENIED."
-	if o.access&fileReadData == 0 {
-		return out, wire.StatusAccessDenied
 	}
 	class := req.InfoClass()
 	if !dirClasses[class] {

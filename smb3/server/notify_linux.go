@@ -451,15 +451,9 @@ func (n *notifier) watchTree(w *notifyWatch, abs, rel string) {
 // handleChangeNotify is SMB2 CHANGE_NOTIFY (MS-SMB2 3.3.5.19).
 func handleChangeNotify(r *request, st *chainState, out []byte) ([]byte, wire.Status) {
 	req := wire.ChangeNotifyRequest(r.msg)
-	o, status := r.lookupOpen(st, req.FileID())
+	o, status := r.lookupListableDir(st, req.FileID())
 	if status != 0 {
 		return out, status
-	}
-	if !o.isDir {
-		return out, wire.StatusInvalidParameter
-	}
-	if o.access&fileReadData == 0 {
-		return out, wire.StatusAccessDenied
 	}
 	maxOut := req.OutputBufferLength()
 	if maxOut > r.c.srv.cfg.MaxTransactSize {
